@@ -1,0 +1,1 @@
+"""Reply generation: OpenAI-compatible providers behind a router, and the offline responder."""
