@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,13 +62,24 @@ class StoredInteraction:
 
 
 class ConversationStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cached_users: int = 10_000) -> None:
         self._db = db
+        self._users: OrderedDict[tuple[str, str], StoredUser] = OrderedDict()
+        self._cached_users = cached_users
 
     async def ensure_user(
         self, platform: str, platform_user_id: str, display_name: str, now: float
     ) -> StoredUser:
-        """The user's row, created on first sight; `last_seen_at` and name kept current."""
+        """The user's row, created on first sight, its name kept current.
+
+        Known users are served from memory: their `last_seen_at` is updated by the turn's own
+        write (`record_turn`), so the hot path makes no extra round trip for them.
+        """
+        key = (platform, platform_user_id)
+        cached = self._users.get(key)
+        if cached is not None and cached.display_name == display_name:
+            self._users.move_to_end(key)
+            return cached
         await self._db.write(
             "INSERT INTO users (platform, platform_user_id, display_name, created_at,"
             " last_seen_at) VALUES (?, ?, ?, ?, ?)"
@@ -82,7 +94,10 @@ class ConversationStore:
         )
         if row is None:  # pragma: no cover - the row was just committed
             raise LookupError("user row vanished after insert")
-        return StoredUser(*row)
+        user = self._users[key] = StoredUser(*row)
+        if len(self._users) > self._cached_users:
+            self._users.popitem(last=False)
+        return user
 
     async def find_user(self, platform: str, platform_user_id: str) -> StoredUser | None:
         row = await self._db.fetchone(
@@ -140,9 +155,13 @@ class ConversationStore:
                         turn.created_at,
                     ),
                 ),
+                Statement(
+                    "UPDATE users SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
+                    (turn.created_at, turn.user_id),
+                ),
             ]
         )
-        interaction_id = results[-1].lastrowid
+        interaction_id = results[2].lastrowid
         if interaction_id is None:  # pragma: no cover - sqlite always reports it
             raise LookupError("interaction id missing after insert")
         return interaction_id
@@ -214,3 +233,6 @@ class ConversationStore:
     async def forget_user(self, user_id: int) -> None:
         """Erase the user and, by cascade, everything stored about them."""
         await self._db.write("DELETE FROM users WHERE id = ?", (user_id,))
+        for key, user in list(self._users.items()):
+            if user.id == user_id:
+                del self._users[key]
