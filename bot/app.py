@@ -161,6 +161,7 @@ def build_adapters(app: App) -> list[Adapter]:
                 app.codec,
                 app.commands.public_commands(),
                 is_admin=admins.__contains__,
+                admin_commands=app.commands.admin_commands(),
             )
         )
     return adapters
