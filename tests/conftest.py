@@ -11,7 +11,8 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.config import Config, load_config
 from bot.storage.db import Database
-from bot.storage.migrations import apply_migrations
+from tests.database import open_database
+from tests.redis_server import redis_url
 
 PERSONA = """
 [personas.companion]
@@ -35,11 +36,19 @@ ConfigWriter = Callable[..., Path]
 
 @pytest.fixture
 def write_config(tmp_path: Path) -> ConfigWriter:
-    """Write a config file into a fresh folder: `write_config(extra_toml, persona=True)`."""
+    """Write a config file into a fresh folder. The sentence model stays off unless
+    `embeddings=True` (the tests that need it load it once, see `sentence_model`)."""
 
-    def write(extra: str = "", *, persona: bool = True, name: str = "config.toml") -> Path:
+    def write(
+        extra: str = "",
+        *,
+        persona: bool = True,
+        embeddings: bool = False,
+        name: str = "config.toml",
+    ) -> Path:
         path = tmp_path / name
-        path.write_text(extra + "\n" + (PERSONA if persona else ""), encoding="utf-8")
+        analysis = "" if embeddings else "[analysis]\nembeddings = false\n"
+        path.write_text(extra + "\n" + analysis + (PERSONA if persona else ""), encoding="utf-8")
         return path
 
     return write
@@ -52,8 +61,7 @@ def config(write_config: ConfigWriter) -> Config:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "test.db", busy_timeout_ms=2000)
-    await apply_migrations(database.write_connection)
+    database = await open_database(tmp_path / "test.db")
     yield database
     await database.close()
 
@@ -68,3 +76,6 @@ async def app(config: Config, clock: ManualClock) -> AsyncIterator[App]:
     application = await App.create(config, clock=clock, env={})
     yield application
     await application.aclose()
+
+
+__all__ = ["redis_url"]  # a session fixture shared by the Redis tests

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.storage.conversations import ConversationStore
 from bot.storage.db import Database
-from bot.storage.migrations import apply_migrations
 from personality.personas import Persona
 from personality.signals import EMOTIONS, MessageSignals
 
@@ -67,14 +61,6 @@ ANGRY = signals(sentiment=-0.6, emotions=emotions(anger=0.85))
 URGENT = signals(urgency=0.9, emotions=emotions())
 CRISIS = signals(sentiment=-0.9, emotions=emotions(sadness=0.9), crisis=True)
 CALM = signals(sentiment=0.2, emotions=emotions(joy=0.2))
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "t.db")
-    await apply_migrations(database.write_connection)
-    yield database
-    await database.close()
 
 
 async def make_user(db: Database, name: str, now: float) -> int:

@@ -7,9 +7,7 @@ from bot.storage.db import Database
 from bot.storage.profiles import ProfileStore
 from personality.adaptation import AdaptationLimits, PersonaState, adapt
 from personality.profile import UserProfile, update_profile
-from tests.profile_support import COMPANION, SAD, db, make_user
-
-__all__ = ["db"]
+from tests.profile_support import COMPANION, SAD, make_user
 
 
 async def test_unknown_user_gets_prior_profile_and_fresh_state(db: Database) -> None:

@@ -8,9 +8,7 @@ from bot.config import SchedulerSection
 from bot.storage.db import Database
 from scheduler import jobs
 from scheduler.jobs import DAILY, WEEKLY, TaskService, UnknownTaskError
-from tests.profile_support import db, make_user
-
-__all__ = ["db"]
+from tests.profile_support import make_user
 
 DAY = 86_400.0
 NOW = 1_000 * DAY

@@ -7,9 +7,6 @@ from bot.config import SchedulerSection
 from bot.storage.db import Database
 from scheduler.jobs import DAILY, WEEKLY, TaskService
 from scheduler.runner import SchedulerRunner, build_triggers, previous_fire_time
-from tests.profile_support import db
-
-__all__ = ["db"]
 
 ZONE = "Europe/Berlin"
 BERLIN = ZoneInfo(ZONE)
