@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import random
+
+from bot.llm.offline import OfflineResponder
+from bot.llm.types import ChatMessage, GenerationRequest
+from personality.signals import TRAITS
+
+BASE = dict.fromkeys(TRAITS, 0.5)
+
+
+def request(**changes: object) -> GenerationRequest:
+    traits = {**BASE, **changes.pop("traits", {})}  # type: ignore[dict-item]
+    fields: dict[str, object] = {
+        "messages": (ChatMessage("system", "be kind"), ChatMessage("user", "hello")),
+        "persona_name": "companion",
+        "persona_traits": traits,
+        "user_display_name": "Alice",
+        "user_text": "hello",
+        **changes,
+    }
+    return GenerationRequest(**fields)  # type: ignore[arg-type]
+
+
+async def test_says_it_is_in_reduced_mode_and_uses_the_name() -> None:
+    generation = await OfflineResponder().generate(request())
+    assert generation.provider == "offline"
+    assert generation.degraded
+    assert "reduced mode" in generation.text
+    assert "no language model is reachable" in generation.text
+    assert "Alice" in generation.text
+
+
+async def test_crisis_answer_carries_the_crisis_text_and_never_jokes() -> None:
+    hotline = "Call 988 now."
+    text = OfflineResponder().compose(
+        request(crisis=True, crisis_text=hotline, emotion="sadness", traits={"humor": 1.0})
+    )
+    assert hotline in text
+    assert "reduced mode" in text
+    assert "nap" not in text and "batteries" not in text
+
+
+def test_humor_shows_only_when_the_persona_is_funny_and_the_user_is_not_distressed() -> None:
+    responder = OfflineResponder()
+    funny = request(traits={"humor": 0.9}, emotion="joy")
+    sad = request(traits={"humor": 0.9}, emotion="sadness")
+    plain = request(traits={"humor": 0.1}, emotion="joy")
+    jokes = ("nap", "batteries")
+    assert any(j in responder.compose(funny) for j in jokes)
+    assert not any(j in responder.compose(sad) for j in jokes)
+    assert not any(j in responder.compose(plain) for j in jokes)
+
+
+def test_formality_and_empathy_shape_the_wording() -> None:
+    responder = OfflineResponder()
+    formal = responder.compose(request(traits={"formality": 0.9}, emotion="sadness"))
+    casual_warm = responder.compose(
+        request(traits={"formality": 0.1, "empathy": 0.9}, emotion="sadness")
+    )
+    assert formal.startswith("Hello Alice.")
+    assert "I'm" not in formal and "I am" in formal
+    assert casual_warm.startswith("Hi Alice")
+    assert "feeling" in casual_warm or "feelings" in casual_warm
+
+
+def test_deterministic_for_the_same_request_and_with_a_seeded_rng() -> None:
+    req = request(emotion="joy", traits={"humor": 0.9})
+    assert OfflineResponder().compose(req) == OfflineResponder().compose(req)
+    seeded = [OfflineResponder(random.Random(7)).compose(req) for _ in range(2)]
+    assert seeded[0] == seeded[1]
+
+
+def test_unknown_emotion_and_missing_name_still_answer() -> None:
+    text = OfflineResponder().compose(request(emotion="confusion", user_display_name=" "))
+    assert text.startswith("Hi")
+    assert "reduced mode" in text
