@@ -1,8 +1,9 @@
 """The composition root: builds every part from the config and runs the process lifecycle.
 
-This is the only module that imports every layer. `App.create` wires storage, stages,
-generator, commands and the pipeline; `serve` runs the enabled adapters until SIGINT/SIGTERM
-and then stops them, flushes pending writes and closes everything, in that order.
+This is the only module that imports every layer. `App.create` wires storage, analysis,
+personalisation, memory, generator, commands and the pipeline; `serve` runs the scheduler and
+the enabled adapters until SIGINT/SIGTERM; `App.aclose` stops adapters first, then flushes
+pending writes and closes everything else, in that order.
 """
 
 from __future__ import annotations
@@ -12,31 +13,44 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from adapters.base import Adapter
 from adapters.callbacks import CallbackCodec
+from bot.admin_commands import AdminCommands, provider_commands, task_commands
+from bot.cache import Cache, build_cache
 from bot.clock import Clock, SystemClock
 from bot.commands import AdminPolicy, CommandService
 from bot.config import Config, ConfigError, secret
 from bot.core import Pipeline
+from bot.embedding import AsyncEmbedder, EmbeddedAnalysis, SentenceEmbedder
 from bot.events import Platform
+from bot.experiment_service import USAGE as EXPERIMENT_USAGE
+from bot.experiment_service import ExperimentService, experiment_commands
+from bot.learning import StrategyBandit
 from bot.llm.factory import build_generator
-from bot.llm.types import Generator
+from bot.llm.router import ProviderRouter
+from bot.llm.state_store import StatePersister, build_state_store
+from bot.memory_service import MemoryCommands, MemoryService
+from bot.personalization import PersonaAdapter, PersonaSelector, ProfileTracker, PromptBuilder
+from bot.recall import MemoryRecall, NoRecall
 from bot.signing import load_signing_key
-from bot.stages import (
-    BaseAdaptation,
-    BasePersonaChoice,
-    BasicPrompt,
-    NeutralAnalysis,
-    NoProfile,
-    NoRecall,
-    Stages,
-)
+from bot.stages import RecallStage, Stages
 from bot.storage.conversations import ConversationStore
 from bot.storage.db import Database
+from bot.storage.learning import BanditStore, ExperimentStore
+from bot.storage.memories import MemoryStore
 from bot.storage.migrations import apply_migrations
+from bot.storage.profiles import ProfileStore
+from bot.user_commands import MemoryCommandHandlers, PersonalCommands
+from personality.analysis import MessageAnalyzer
+from personality.emotion import DEFAULT_PATH as DEFAULT_HEAD
+from personality.personas import personas_from_config
+from personality.ports import Embedder
+from scheduler.jobs import TaskService
+from scheduler.runner import SchedulerRunner
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +61,32 @@ class App:
     clock: Clock
     db: Database
     store: ConversationStore
-    generator: Generator
+    profiles: ProfileStore
+    cache: Cache
+    generator: ProviderRouter
     commands: CommandService
     pipeline: Pipeline
     codec: CallbackCodec
+    tasks: TaskService
+    persister: StatePersister
+    bandit: StrategyBandit
+    experiments: ExperimentService
+    embedder: AsyncEmbedder | None = None
+    memory: MemoryService | None = None
     adapters: list[Adapter] = field(default_factory=list)
+    scheduler: SchedulerRunner | None = None
 
     @classmethod
     async def create(
-        cls, config: Config, *, clock: Clock | None = None, env: Mapping[str, str] | None = None
+        cls,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        env: Mapping[str, str] | None = None,
+        sentence_model: Embedder | None = None,
     ) -> App:
+        """Build the app. `sentence_model` reuses an already loaded embedding model (tests
+        and benchmarks load it once); otherwise `[analysis] embeddings` decides."""
         clock = clock or SystemClock()
         env = os.environ if env is None else env
         db = await Database.open(
@@ -64,20 +94,52 @@ class App:
             busy_timeout_ms=config.storage.busy_timeout_ms,
             max_batch=config.storage.max_batch,
         )
+        closers: list[Callable[[], Awaitable[None]]] = []
         try:
             await apply_migrations(db.write_connection)
             store = ConversationStore(db)
+            profiles = ProfileStore(db)
+            cache = build_cache(config.cache)
+            closers.append(cache.close)
+            embedder = await _embedder(config, sentence_model)
+            if embedder is not None:
+                closers.append(embedder.aclose)
+            analysis = await _analysis(config, embedder)
+            memory = None
+            recall: RecallStage = NoRecall()
+            if embedder is not None:
+                memory = MemoryService.from_section(
+                    MemoryStore(db, max_per_user=config.memory.max_per_user),
+                    cache,
+                    embedder,
+                    config.memory,
+                    clock=clock.now,
+                )
+                recall = MemoryRecall(memory)
+            bandit = StrategyBandit(BanditStore(db), store, config.learning, clock.now)
+            await bandit.load()
+            experiments = ExperimentService(ExperimentStore(db), clock.now)
+            await experiments.load()
             generator = build_generator(config.llm, env)
-            admins = AdminPolicy(
-                {
-                    Platform.TELEGRAM: frozenset(config.telegram.admins),
-                    Platform.DISCORD: frozenset(config.discord.admins),
-                },
-                console_admin=config.console.admin,
+            closers.append(generator.aclose)
+            persister = StatePersister(
+                generator,
+                build_state_store(
+                    config.cache.backend,
+                    config.cache.url,
+                    config.resolve(config.bot.data_dir) / "llm-state.json",
+                ),
+                config.llm.persist_interval_s,
             )
-            commands = CommandService(config.bot.name, store, admins)
+            await persister.restore()
+            persister.start()
+            closers.append(persister.stop)
+            tasks = TaskService(db, config.scheduler, clock.now)
+            if memory is not None:
+                tasks.add_cleanup_hook("memories", _expired_memories(memory))
+            commands = CommandService(config.bot.name, store, _admins(config))
             pipeline = Pipeline(
-                stages=_stages(config, store),
+                stages=_stages(config, store, profiles, analysis, recall, bandit, experiments),
                 generator=generator,
                 store=store,
                 commands=commands,
@@ -85,39 +147,138 @@ class App:
                 clock=clock,
                 generation_timeout_s=config.llm.deadline_s + 5.0,
             )
+            pipeline.on_feedback(bandit.on_feedback)
+            if isinstance(recall, MemoryRecall):
+                pipeline.on_turn(recall.remember_from)
+            PersonalCommands(
+                store, profiles, personas_from_config(config.personas), config.bot.persona
+            ).register(commands)
+            if memory is not None:
+                MemoryCommandHandlers(MemoryCommands(memory)).register(commands)
+                commands.on_forget(memory.invalidate)
+            admin = AdminCommands()
+            admin.add("providers", "providers - LLM provider health", provider_commands(generator))
+            admin.add(
+                "task", "task run NAME | task history - background jobs", task_commands(tasks)
+            )
+            admin.add("experiment", EXPERIMENT_USAGE, experiment_commands(experiments))
+            admin.register(commands)
             codec = CallbackCodec(
                 load_signing_key(config.bot.secret_env, config.resolve(config.bot.data_dir))
             )
         except BaseException:
+            for close in reversed(closers):
+                await close()
             await db.close()
             raise
-        return cls(config, clock, db, store, generator, commands, pipeline, codec)
+        return cls(
+            config,
+            clock,
+            db,
+            store,
+            profiles,
+            cache,
+            generator,
+            commands,
+            pipeline,
+            codec,
+            tasks,
+            persister,
+            bandit,
+            experiments,
+            embedder,
+            memory,
+        )
 
     async def aclose(self) -> None:
-        """Stop adapters, then flush writes and close the generator and the database."""
+        """Stop adapters and jobs, then flush writes and close everything else."""
         for adapter in reversed(self.adapters):
             try:
                 await adapter.stop()
             except Exception:
                 log.exception("adapter %s failed to stop cleanly", adapter.name)
         self.adapters.clear()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+            self.scheduler = None
+        await self.bandit.save()
+        await self.persister.stop()
         await self.generator.aclose()
+        if self.embedder is not None:
+            await self.embedder.aclose()
+        await self.cache.close()
         await self.db.close()
 
 
-def _stages(config: Config, store: ConversationStore) -> Stages:
-    personas = config.personas
+def _admins(config: Config) -> AdminPolicy:
+    return AdminPolicy(
+        {
+            Platform.TELEGRAM: frozenset(config.telegram.admins),
+            Platform.DISCORD: frozenset(config.discord.admins),
+        },
+        console_admin=config.console.admin,
+    )
+
+
+def _expired_memories(memory: MemoryService) -> Callable[[float], Awaitable[int]]:
+    """The weekly cleanup hook; the service reads the time from its own clock."""
+
+    async def delete(now: float) -> int:
+        return await memory.delete_expired()
+
+    return delete
+
+
+async def _embedder(config: Config, preloaded: Embedder | None) -> AsyncEmbedder | None:
+    if preloaded is None and not config.analysis.embeddings:
+        return None
+    if preloaded is None:
+        model_dir = Path(config.analysis.model_dir) if config.analysis.model_dir else None
+        preloaded = await asyncio.to_thread(SentenceEmbedder, model_dir)
+    embedder = AsyncEmbedder(preloaded)
+    await embedder.start()
+    return embedder
+
+
+async def _analysis(config: Config, embedder: AsyncEmbedder | None) -> EmbeddedAnalysis:
+    """The analysis stage: the emotion head reads embeddings, so without the sentence model
+    the lexicons alone read the message (and the signals say so in `source`)."""
+    head = Path(config.analysis.emotion_head) if config.analysis.emotion_head else DEFAULT_HEAD
+    analyzer = await asyncio.to_thread(
+        MessageAnalyzer.load, head if embedder is not None else None
+    )
+    return EmbeddedAnalysis(analyzer, embedder)
+
+
+def _stages(
+    config: Config,
+    store: ConversationStore,
+    profiles: ProfileStore,
+    analysis: EmbeddedAnalysis,
+    recall: RecallStage,
+    bandit: StrategyBandit,
+    experiments: ExperimentService,
+) -> Stages:
+    personas = personas_from_config(config.personas)
     return Stages(
-        analysis=NeutralAnalysis(),
-        profile=NoProfile(),
-        persona_choice=BasePersonaChoice(config.bot.persona),
-        adaptation=BaseAdaptation({name: p.traits for name, p in personas.items()}),
-        recall=NoRecall(),
-        prompt=BasicPrompt(
-            config.bot.name,
-            {name: p.description for name, p in personas.items()},
+        analysis=analysis,
+        profile=ProfileTracker(profiles, config.adaptation.profile_alpha),
+        persona_choice=PersonaSelector(
+            profiles,
+            personas,
+            config.bot.persona,
+            config.adaptation.strategy,
+            chooser=bandit,
+            experiments=experiments,
+        ),
+        adaptation=PersonaAdapter(profiles, personas, config.adaptation),
+        recall=recall,
+        prompt=PromptBuilder(
             store,
+            personas,
+            bot_name=config.bot.name,
             crisis_text=config.safety.crisis_text,
+            context_tokens=config.llm.context_tokens,
             max_tokens=config.llm.max_tokens,
         ),
     )
@@ -127,6 +288,7 @@ def build_adapters(app: App) -> list[Adapter]:
     """The adapters `[telegram]` and `[discord]` enable, each with its token checked."""
     adapters: list[Adapter] = []
     config = app.config
+    public, admin = app.commands.public_commands(), app.commands.admin_commands()
     if config.telegram.enabled:
         token = secret("TELEGRAM_BOT_TOKEN")
         if token is None:
@@ -136,13 +298,7 @@ def build_adapters(app: App) -> list[Adapter]:
         from adapters.telegram import TelegramAdapter
 
         adapters.append(
-            TelegramAdapter(
-                app.pipeline,
-                config.telegram,
-                token,
-                app.codec,
-                app.commands.public_commands(),
-            )
+            TelegramAdapter(app.pipeline, config.telegram, token, app.codec, public, admin)
         )
     if config.discord.enabled:
         token = secret("DISCORD_BOT_TOKEN")
@@ -159,22 +315,28 @@ def build_adapters(app: App) -> list[Adapter]:
                 config.discord,
                 token,
                 app.codec,
-                app.commands.public_commands(),
+                public,
                 is_admin=admins.__contains__,
-                admin_commands=app.commands.admin_commands(),
+                admin_commands=admin,
             )
         )
     return adapters
 
 
 async def serve(app: App, stop: asyncio.Event | None = None) -> None:
-    """Run the enabled adapters until `stop` is set or SIGINT/SIGTERM arrives."""
+    """Run the scheduler and the enabled adapters until `stop` is set or SIGINT/SIGTERM."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        for adapter in build_adapters(app):
+        adapters = build_adapters(app)
+        if app.config.scheduler.enabled:
+            app.scheduler = SchedulerRunner(
+                app.tasks, app.config.scheduler, app.config.bot.timezone, app.clock.now
+            )
+            await app.scheduler.start()
+        for adapter in adapters:
             await adapter.start()
             app.adapters.append(adapter)
             log.info("adapter %s started", adapter.name)

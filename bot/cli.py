@@ -86,7 +86,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "analyze":
         from bot.analysis_cli import load_analysis, run_analyze
 
-        analyzer, embedder = load_analysis()
+        analyzer, embedder = load_analysis(with_model=config.analysis.embeddings)
         return run_analyze(analyzer, sys.stdin, sys.stdout, embedder)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 

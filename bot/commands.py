@@ -58,9 +58,9 @@ class CommandService:
         self._store = store
         self._admins = admins
         self._commands: dict[str, Command] = {}
+        self._forget_hooks: list[Callable[[int], Awaitable[None]]] = []
         self.register("start", "say hello and see what I can do", self._start)
         self.register("help", "list the commands", self._help)
-        self.register("why", "explain my last reply", self._why)
         self.register("export", "get everything I store about you as a JSON file", self._export)
         self.register("forget", "erase everything I store about you", self._forget)
 
@@ -70,6 +70,10 @@ class CommandService:
         if name in self._commands:
             raise ValueError(f"command /{name} is already registered")
         self._commands[name] = Command(name, description, handler, admin)
+
+    def on_forget(self, hook: Callable[[int], Awaitable[None]]) -> None:
+        """Call `hook(user_row_id)` after /forget erased a user (to drop their caches)."""
+        self._forget_hooks.append(hook)
 
     def public_commands(self) -> list[tuple[str, str]]:
         """(name, description) of the commands everyone may use, for platform menus."""
@@ -106,28 +110,6 @@ class CommandService:
             ]
         return Reply("Commands:\n" + "\n".join(lines))
 
-    async def _why(self, ctx: CommandContext) -> Reply:
-        last = await self._store.last_interaction(ctx.turn.user.id)
-        if last is None:
-            return Reply("I haven't replied to you yet, so there's nothing to explain.")
-        explanation = last.explanation
-        lines = [
-            f"Persona: {explanation.get('persona', '?')}, strategy: {last.strategy}.",
-            f"Answered by: {explanation.get('provider', '?')}.",
-        ]
-        signals = explanation.get("signals", {})
-        if signals:
-            lines.append(
-                f"I read your message as {signals.get('emotion', 'neutral')} "
-                f"(sentiment {signals.get('sentiment', 0.0):+.2f}, from {signals.get('source')})."
-            )
-        for change in explanation.get("changes", []):
-            lines.append(f"- {change}")
-        memories = explanation.get("memories", [])
-        if memories:
-            lines.append("I remembered: " + "; ".join(memories))
-        return Reply("\n".join(lines), personal=True)
-
     async def _export(self, ctx: CommandContext) -> Reply:
         data = await self._store.export_user(ctx.turn.user.id)
         payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
@@ -146,5 +128,7 @@ class CommandService:
                 personal=True,
             )
         await self._store.forget_user(ctx.turn.user.id)
+        for hook in self._forget_hooks:
+            await hook(ctx.turn.user.id)
         log.info("erased user=%s", user_tag(ctx.turn.message.user_key))
         return Reply("Done: I have erased everything I stored about you.", personal=True)

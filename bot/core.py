@@ -171,7 +171,11 @@ class Pipeline:
             ),
         )
         for listener in self._turn_listeners:
-            await self._timed("listeners", timings, listener(turn, signals, interaction_id))
+            # The reply is already recorded: a failing side effect is logged, not shown.
+            try:
+                await self._timed("listeners", timings, listener(turn, signals, interaction_id))
+            except Exception:
+                log.exception("turn listener failed user=%s", user_tag(turn.message.user_key))
         return TurnResult(
             reply=Reply(generation.text, interaction_id=interaction_id),
             signals=signals,
@@ -252,6 +256,15 @@ def _turn_record(
             "crisis": signals.crisis,
             "source": signals.source,
         },
+        "bandit": (
+            {
+                "arm": decision.arm,
+                "propensity": decision.propensity,
+                "context": list(decision.context),
+            }
+            if decision.arm is not None
+            else None
+        ),
     }
     return TurnRecord(
         user_id=turn.user.id,
@@ -273,4 +286,5 @@ def _turn_record(
         propensity=decision.propensity,
         prompt_tokens=generation.usage.prompt_tokens,
         completion_tokens=generation.usage.completion_tokens,
+        extra=tuple(turn.writes),
     )

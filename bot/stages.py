@@ -1,9 +1,9 @@
 """The seams of the pipeline (DESIGN.md steps 3-8), one protocol per stage.
 
-`bot/app.py` plugs the real implementations in. The `Base*` / `No*` classes here are the
-honest defaults for a stage whose module is not enabled: they infer nothing and say so in
-what they return (`source="neutral"`, `strategy="base"`), so no output ever shows an invented
-value.
+`bot/app.py` plugs the implementations in (`bot/personalization.py` and friends). A stage
+that needs to store something adds statements to `Turn.writes`; the core commits them in the
+same transaction as the turn itself, so a message costs one group commit however many
+stages write.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.events import IncomingMessage
-from bot.llm.types import ChatMessage, GenerationRequest
+from bot.llm.types import GenerationRequest
 from bot.storage.conversations import StoredUser
+from bot.storage.writer import Statement
+from personality.adaptation import PersonaState
+from personality.experiments import Variant
+from personality.profile import UserProfile
 from personality.signals import MessageSignals
 
 
@@ -28,16 +32,24 @@ class Turn:
     """The cleaned text (control characters removed, cut to the configured length)."""
     truncated: bool
     now: float
+    writes: list[Statement] = field(default_factory=list)
+    """Statements the stages want committed together with the turn."""
 
 
 @dataclass(frozen=True, slots=True)
 class PersonaDecision:
     persona: str
     strategy: str
+    state: PersonaState = field(default_factory=PersonaState)
+    """The user's adaptation state (overrides, lock, last traits) as loaded for this turn."""
     variant: str | None = None
     experiment_id: str | None = None
+    variant_spec: Variant | None = None
+    """The experiment variant's trait changes, applied on top of the adapted persona."""
     arm: int | None = None
     propensity: float | None = None
+    context: Sequence[float] = ()
+    """The bandit's context vector when a bandit chose, kept so feedback updates it exactly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +64,14 @@ class AnalysisStage(Protocol):
 
 
 class ProfileStage(Protocol):
-    async def observe(self, turn: Turn, signals: MessageSignals) -> Mapping[str, float]:
-        """Update the user's profile with this message; returns the observed traits."""
+    async def observe(self, turn: Turn, signals: MessageSignals) -> UserProfile:
+        """Update the user's profile with this message (writes go to `turn.writes`)."""
         ...
 
 
 class PersonaChoiceStage(Protocol):
     async def choose(
-        self, turn: Turn, profile: Mapping[str, float], signals: MessageSignals
+        self, turn: Turn, profile: UserProfile, signals: MessageSignals
     ) -> PersonaDecision: ...
 
 
@@ -68,7 +80,7 @@ class AdaptationStage(Protocol):
         self,
         turn: Turn,
         decision: PersonaDecision,
-        profile: Mapping[str, float],
+        profile: UserProfile,
         signals: MessageSignals,
     ) -> AdaptedPersona: ...
 
@@ -86,105 +98,6 @@ class PromptStage(Protocol):
         memories: Sequence[str],
         signals: MessageSignals,
     ) -> GenerationRequest: ...
-
-
-class NeutralAnalysis:
-    async def analyse(self, text: str) -> MessageSignals:
-        return MessageSignals(length=len(text), source="neutral")
-
-
-class NoProfile:
-    async def observe(self, turn: Turn, signals: MessageSignals) -> Mapping[str, float]:
-        return {}
-
-
-class BasePersonaChoice:
-    def __init__(self, persona: str) -> None:
-        self._persona = persona
-
-    async def choose(
-        self, turn: Turn, profile: Mapping[str, float], signals: MessageSignals
-    ) -> PersonaDecision:
-        return PersonaDecision(persona=self._persona, strategy="base")
-
-
-class BaseAdaptation:
-    """The persona's configured traits, unchanged."""
-
-    def __init__(self, personas: Mapping[str, Mapping[str, float]]) -> None:
-        self._personas = personas
-
-    async def adapt(
-        self,
-        turn: Turn,
-        decision: PersonaDecision,
-        profile: Mapping[str, float],
-        signals: MessageSignals,
-    ) -> AdaptedPersona:
-        return AdaptedPersona(
-            traits=dict(self._personas[decision.persona]),
-            explanation={"strategy": "base", "changes": []},
-        )
-
-
-class NoRecall:
-    async def recall(self, turn: Turn, signals: MessageSignals) -> Sequence[str]:
-        return ()
-
-
-class BasicPrompt:
-    """A system prompt from the persona's description; the user's text only as a user turn."""
-
-    def __init__(
-        self,
-        bot_name: str,
-        descriptions: Mapping[str, str],
-        history: HistorySource,
-        *,
-        crisis_text: str,
-        max_tokens: int,
-        history_turns: int = 8,
-    ) -> None:
-        self._bot_name = bot_name
-        self._descriptions = descriptions
-        self._history = history
-        self._crisis_text = crisis_text
-        self._max_tokens = max_tokens
-        self._history_turns = history_turns
-
-    async def build(
-        self,
-        turn: Turn,
-        decision: PersonaDecision,
-        adapted: AdaptedPersona,
-        memories: Sequence[str],
-        signals: MessageSignals,
-    ) -> GenerationRequest:
-        system = (
-            f"You are {self._bot_name}, a {self._descriptions[decision.persona]}. "
-            "Answer the user helpfully and kindly in a few sentences."
-        )
-        past = await self._history.recent_turns(turn.user.id, self._history_turns)
-        messages = [ChatMessage("system", system)]
-        messages += [
-            ChatMessage("user" if role == "user" else "assistant", text) for role, text in past
-        ]
-        messages.append(ChatMessage("user", turn.text))
-        return GenerationRequest(
-            messages=tuple(messages),
-            persona_name=decision.persona,
-            persona_traits=adapted.traits,
-            user_display_name=turn.message.display_name,
-            user_text=turn.text,
-            emotion=signals.emotion,
-            crisis=signals.crisis,
-            crisis_text=self._crisis_text,
-            max_tokens=self._max_tokens,
-        )
-
-
-class HistorySource(Protocol):
-    async def recent_turns(self, user_id: int, limit: int) -> list[tuple[str, str]]: ...
 
 
 @dataclass(frozen=True, slots=True)

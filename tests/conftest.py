@@ -6,11 +6,16 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
 
 from bot.app import App
+from bot.cache import Cache, MemoryCache
+from bot.cache.redis import RedisCache
 from bot.clock import ManualClock
 from bot.config import Config, load_config
 from bot.storage.db import Database
+from tests.clocks import FakeClock
 from tests.database import open_database
 from tests.redis_server import redis_url
 
@@ -64,6 +69,19 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = await open_database(tmp_path / "test.db")
     yield database
     await database.close()
+
+
+@pytest_asyncio.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
+    """Each cache backend in turn, for contract tests: in-process, then a real Redis."""
+    if request.param == "memory":
+        backend: Cache = MemoryCache(ttl_s=300.0, clock=FakeClock())
+    else:
+        client = Redis.from_url(request.getfixturevalue("redis_url"))
+        await client.flushdb()
+        backend = RedisCache(client, ttl_s=300.0)
+    yield backend
+    await backend.close()
 
 
 @pytest.fixture

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 
 from bot.cache import Cache, CacheError, MemoryCache, build_cache
 from bot.cache.redis import RedisCache
 from bot.config import CacheSection
-from tests.clocks import FakeClock
-
-
-@pytest_asyncio.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
-    if request.param == "memory":
-        backend: Cache = MemoryCache(ttl_s=300.0, clock=FakeClock())
-    else:
-        client = Redis.from_url(request.getfixturevalue("redis_url"))
-        await client.flushdb()
-        backend = RedisCache(client, ttl_s=300.0)
-    yield backend
-    await backend.close()
 
 
 async def test_missing_key_is_none(cache: Cache) -> None:

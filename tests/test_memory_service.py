@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import pytest_asyncio
-from redis.asyncio import Redis
 
 from bot.cache import Cache, MemoryCache
 from bot.cache.redis import RedisCache
@@ -31,18 +28,6 @@ class CountingStore(MemoryStore):
     async def load_matrix(self, user_id: int, now: float) -> MemoryMatrix:
         self.loads += 1
         return await super().load_matrix(user_id, now)
-
-
-@pytest_asyncio.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
-    if request.param == "memory":
-        backend: Cache = MemoryCache(ttl_s=300.0, clock=FakeClock())
-    else:
-        client = Redis.from_url(request.getfixturevalue("redis_url"))
-        await client.flushdb()
-        backend = RedisCache(client, ttl_s=300.0)
-    yield backend
-    await backend.close()
 
 
 def _service(

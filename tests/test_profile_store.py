@@ -21,7 +21,7 @@ async def test_profile_and_insights_round_trip(db: Database) -> None:
     store = ProfileStore(db)
     user = await make_user(db, "alice", 100.0)
     profile, insights = update_profile(UserProfile(), SAD, 0.2)
-    await store.save_profile(user, UserProfile(), profile, insights, 101.0)
+    await db.write_many(store.profile_statements(user, UserProfile(), profile, insights, 101.0))
     assert await store.load_profile(user) == profile
     rows = await db.fetchall(
         "SELECT trait, delta, source, created_at FROM insights WHERE user_id = ?", (user,)
@@ -33,14 +33,14 @@ async def test_a_daily_run_between_load_and_save_is_not_undone(db: Database) -> 
     store = ProfileStore(db)
     user = await make_user(db, "alice", 100.0)
     first, insights = update_profile(UserProfile(), SAD, 0.2)
-    await store.save_profile(user, UserProfile(), first, insights, 101.0)
+    await db.write_many(store.profile_statements(user, UserProfile(), first, insights, 101.0))
     loaded = await store.load_profile(user)
     await db.write(  # the daily job consolidates humor meanwhile
         "UPDATE profile_traits SET value = value + 0.2 WHERE user_id = ? AND trait = 'humor'",
         (user,),
     )
     second, insights = update_profile(loaded, SAD, 0.2)
-    await store.save_profile(user, loaded, second, insights, 102.0)
+    await db.write_many(store.profile_statements(user, loaded, second, insights, 102.0))
     stored = await store.load_profile(user)
     assert stored.value("humor") == pytest.approx(second.value("humor") + 0.2)
     assert stored.traits["humor"].evidence == second.traits["humor"].evidence
@@ -83,7 +83,7 @@ async def test_forget_erases_profile_rows(db: Database) -> None:
     store = ProfileStore(db)
     user = await make_user(db, "alice", 100.0)
     profile, insights = update_profile(UserProfile(), SAD, 0.2)
-    await store.save_profile(user, UserProfile(), profile, insights, 101.0)
+    await db.write_many(store.profile_statements(user, UserProfile(), profile, insights, 101.0))
     await store.save_persona_state(user, PersonaState(locked=True), 101.0)
     await ConversationStore(db).forget_user(user)
     for table in ("profiles", "profile_traits", "persona_state", "insights"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,8 @@ class TurnRecord:
     propensity: float | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    extra: Sequence[Statement] = ()
+    """Other writes of this turn (profile, adaptation state), committed with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,7 @@ class ConversationStore:
                     "UPDATE users SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
                     (turn.created_at, turn.user_id),
                 ),
+                *turn.extra,
             ]
         )
         interaction_id = results[2].lastrowid

@@ -52,7 +52,7 @@ class ProfileStore:
             data["messages"] = row[1]
         return UserProfile.from_json(data)
 
-    async def save_profile(
+    def profile_statements(
         self,
         user_id: int,
         previous: UserProfile,
@@ -60,8 +60,8 @@ class ProfileStore:
         insights: Sequence[Insight],
         now: float,
         message_id: int | None = None,
-    ) -> None:
-        """Store the updated profile and the message's insight rows atomically.
+    ) -> list[Statement]:
+        """The writes that store an updated profile, for the caller's own transaction.
 
         Stored traits are moved by the change from `previous` to `profile` rather than
         overwritten, so a daily run that consolidated the row in between is not undone.
@@ -103,7 +103,7 @@ class ProfileStore:
             )
             for insight in insights
         ]
-        await self._db.write_many(statements)
+        return statements
 
     async def load_persona_state(self, user_id: int) -> PersonaState:
         row = await self._db.fetchone(
@@ -129,8 +129,12 @@ class ProfileStore:
             return PersonaState()
 
     async def save_persona_state(self, user_id: int, state: PersonaState, now: float) -> None:
+        await self._db.write_many([self.persona_state_statement(user_id, state, now)])
+
+    def persona_state_statement(self, user_id: int, state: PersonaState, now: float) -> Statement:
+        """The write that stores the bot's adaptation state for a user."""
         data = state.to_json()
-        await self._db.write(
+        return Statement(
             "INSERT INTO persona_state (user_id, traits, day, day_start, strategy_override,"
             " persona_override, locked, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET traits = excluded.traits, day = excluded.day,"
