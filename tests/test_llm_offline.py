@@ -75,3 +75,21 @@ def test_unknown_emotion_and_missing_name_still_answer() -> None:
     text = OfflineResponder().compose(request(emotion="confusion", user_display_name=" "))
     assert text.startswith("Hi")
     assert "reduced mode" in text
+
+
+def test_later_turns_skip_the_greeting_and_shorten_the_notice() -> None:
+    history = (
+        ChatMessage("system", "be kind"),
+        ChatMessage("user", "hello"),
+        ChatMessage("assistant", "Hi Alice."),
+        ChatMessage("user", "how do I plan my week?"),
+    )
+    first = OfflineResponder().compose(request())
+    later = OfflineResponder().compose(
+        request(messages=history, user_text="how do I plan my week?")
+    )
+    assert first.startswith("Hi Alice")
+    assert not later.startswith("Hi")
+    assert "Still in reduced mode" in later
+    assert len(later) < len(first)
+    assert "good question" in later

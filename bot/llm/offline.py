@@ -35,13 +35,17 @@ _EMPATHY = (
     "Your feelings make sense, and I'm glad you told me.",
     "Whatever you're feeling right now is okay.",
 )
+_QUESTION = "That's a good question, and it deserves a real answer."
+_QUESTION_FORMAL = "Your question deserves a complete answer."
 _HUMOR = (
     "My clever half is taking an unplanned nap.",
     "Think of me as running on spare batteries.",
 )
 
 
-def _reduced_notice(formal: bool) -> str:
+def _reduced_notice(formal: bool, continuing: bool) -> str:
+    if continuing:  # said in full on the first reply; a reminder is enough after that
+        return "(Still in reduced mode: no language model is reachable.)"
     if formal:
         return (
             "Please note that I am currently in reduced mode: no language model is reachable, "
@@ -82,7 +86,8 @@ class OfflineResponder:
         if request.crisis:
             return self._crisis(request, name, formal)
         emotion = request.emotion if request.emotion in _ACKNOWLEDGE else "neutral"
-        parts = [self._greeting(name, formal, lively)]
+        continuing = any(message.role == "assistant" for message in request.messages)
+        parts = [] if continuing else [self._greeting(name, formal, lively)]
         if formal:
             parts.append(_ACKNOWLEDGE_FORMAL[emotion])
         else:
@@ -93,10 +98,13 @@ class OfflineResponder:
         distressed = emotion in ("sadness", "fear", "anger", "disgust")
         if warm and distressed:
             parts.append(pick(_EMPATHY))
-        parts.append(_reduced_notice(formal))
+        if request.user_text.rstrip().endswith("?"):
+            parts.append(_QUESTION_FORMAL if formal else _QUESTION)
+        parts.append(_reduced_notice(formal, continuing))
         if traits.get("humor", 0.5) >= 0.6 and not distressed and not formal:
             parts.append(pick(_HUMOR))
-        parts.append(self._closing(formal, warm))
+        if not continuing:
+            parts.append(self._closing(formal, warm))
         return " ".join(p for p in parts if p)
 
     def _picker(self, request: GenerationRequest) -> _Pick:
@@ -109,7 +117,7 @@ class OfflineResponder:
     def _greeting(name: str, formal: bool, lively: bool) -> str:
         if formal:
             return f"Hello {name}." if name else "Hello."
-        mark = "!" if lively else ","
+        mark = "!" if lively else "."
         return f"Hi {name}{mark}" if name else f"Hi{mark}"
 
     @staticmethod
@@ -133,7 +141,7 @@ class OfflineResponder:
             parts.append(
                 "Please reach out now to someone you trust or your local emergency number."
             )
-        parts.append(_reduced_notice(formal))
+        parts.append(_reduced_notice(formal, continuing=False))
         return " ".join(parts)
 
 
