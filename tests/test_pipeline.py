@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
+import sqlite3
 from collections.abc import Sequence
 
 from bot.app import App
@@ -171,4 +172,24 @@ async def test_an_unreachable_provider_still_gets_the_user_an_answer(
         assert result.provider == "offline"
         assert "reduced mode" in result.reply.text
     finally:
+        await app.aclose()
+
+
+async def test_a_locked_database_gets_a_polite_answer_and_nothing_is_acknowledged(
+    write_config: ConfigWriter, clock: ManualClock
+) -> None:
+    config = load_config(write_config("[storage]\nbusy_timeout_ms = 50"))
+    app = await App.create(config, clock=clock, env={})
+    other = sqlite3.connect(app.db.path, isolation_level=None)
+    try:
+        await app.pipeline.process(message("first, to create the user"))
+        other.execute("BEGIN EXCLUSIVE")
+        locked = await app.pipeline.process(message("while locked"))
+        assert locked.kind == "error"
+        assert locked.reply.interaction_id is None  # no 👍/👎 for a reply that was not stored
+        other.execute("ROLLBACK")
+        assert (await app.pipeline.process(message("after"))).kind == "reply"
+        assert await stored_texts(app) == ["first, to create the user", "after"]
+    finally:
+        other.close()
         await app.aclose()
