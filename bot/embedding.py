@@ -38,7 +38,13 @@ def bundled_model_dir() -> Path:
 
 
 class SentenceEmbedder:
-    """all-MiniLM-L6-v2 on the CPU, loaded once from a local folder with the hub offline."""
+    """all-MiniLM-L6-v2 on the CPU, loaded once from a local folder with the hub offline.
+
+    The model's own sentence pipeline is: the transformer (inputs cut to 256 tokens), mean
+    pooling over the real tokens, L2 normalisation. It is run here directly on
+    `transformers`, which gives the same vectors as `sentence-transformers` without importing
+    that library and what it pulls in (about 100 MB of resident memory).
+    """
 
     def __init__(
         self,
@@ -51,8 +57,8 @@ class SentenceEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer  # heavy: only when wanted
+        import torch  # heavy: only when the model is wanted
+        from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
         # One intra-op thread: on this 2-core host a second torch thread, spinning against the
@@ -63,27 +69,40 @@ class SentenceEmbedder:
         transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         path = model_dir or bundled_model_dir()
-        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self._model.max_seq_length = max_tokens
+        self._torch = torch
+        self._tokenizer: Any = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self._model: Any = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        self._max_tokens = max_tokens
         self._batch_size = batch_size
-        dim = self._model.get_embedding_dimension()
-        if dim is None:
-            raise RuntimeError(f"cannot tell the embedding size of the model in {path}")
-        self.dim: int = int(dim)
+        self.dim: int = int(self._model.config.hidden_size)
         log.info("sentence model loaded from %s (dim %d)", path, self.dim)
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         inputs = [model_input(text)[0] for text in texts]
-        rows: Any = self._model.encode(
-            inputs,
-            batch_size=self._batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
+        rows = [
+            self._embed_batch(inputs[start : start + self._batch_size])
+            for start in range(0, len(inputs), self._batch_size)
+        ]
+        return np.concatenate(rows).astype(np.float32, copy=False)
+
+    def _embed_batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        torch = self._torch
+        batch = self._tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self._max_tokens,
+            return_tensors="pt",
         )
-        return np.asarray(rows, dtype=np.float32)
+        with torch.inference_mode():
+            tokens = self._model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            normalised = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        result: npt.NDArray[np.float32] = normalised.numpy()
+        return result
 
 
 _Job = tuple[str, "asyncio.Future[npt.NDArray[np.float32]]"]

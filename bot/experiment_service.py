@@ -30,14 +30,13 @@ from bot.commands import CommandContext
 from bot.events import Attachment, Reply
 from bot.personalization import Assignment
 from bot.storage.learning import SECONDS_PER_DAY, DailyTotals, ExperimentStore, StoredExperiment
+from personality.charts import EffectPoint, effect_chart_png
 from personality.experiments import (
-    EffectPoint,
     Experiment,
     ExperimentReport,
     VariantData,
     assign_variant,
     build_report,
-    effect_chart_png,
     parse_experiment,
 )
 from personality.stats import ProportionStats, SampleStats, Stats, TestResult, sequential_ttest

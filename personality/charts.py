@@ -1,19 +1,33 @@
-"""The `/profile` radar chart: the user's inferred traits against the bot's traits for them.
+"""Charts as PNG bytes: the `/profile` radar chart and an experiment's effect over time.
 
-Drawn on a bare matplotlib `Figure` with the Agg canvas (no pyplot global state), so it is
-safe to call from a worker thread; it takes ~50 ms, so callers should run it off the loop.
+Drawn on a bare matplotlib `Figure` with the Agg canvas (no pyplot global state), so they are
+safe to call from a worker thread; each takes ~50 ms, so callers run them off the loop.
+matplotlib is imported on first use: it costs ~30 MB of memory that a bot which never draws
+should not carry.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from personality.signals import TRAITS, clamp
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _figure(size: tuple[float, float], dpi: int = 100) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=size, dpi=dpi)
+    FigureCanvasAgg(figure)
+    return figure
 
 
 def radar_chart_png(
@@ -22,8 +36,7 @@ def radar_chart_png(
     """A PNG radar chart of the ten traits: "you" and "attune", each in [0, 1]."""
     angles = [2 * math.pi * i / len(TRAITS) for i in range(len(TRAITS))]
     closed = [*angles, angles[0]]
-    figure = Figure(figsize=(5, 5))
-    FigureCanvasAgg(figure)
+    figure = _figure((5, 5))
     axes = figure.add_subplot(projection="polar")
     for label, traits, colour in (
         ("you", user_traits, "tab:blue"),
@@ -41,4 +54,40 @@ def radar_chart_png(
     axes.legend(loc="upper right", bbox_to_anchor=(1.15, 1.12))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class EffectPoint:
+    """The cumulative effect of one variant, with its interval, as of `at`."""
+
+    at: datetime
+    effect: float
+    ci_low: float
+    ci_high: float
+
+
+def effect_chart_png(points: Sequence[EffectPoint], *, title: str = "Effect vs control") -> bytes:
+    """A PNG line chart of the effect over time with its interval shaded (Agg, no pyplot)."""
+    figure = _figure((7, 3.5))
+    axes = figure.add_subplot()
+    ordered = sorted(points, key=lambda p: p.at)
+    start = ordered[0].at if ordered else datetime.min
+    times = [(p.at - start).total_seconds() / 86400.0 for p in ordered]
+    axes.fill_between(
+        times,
+        [p.ci_low for p in ordered],
+        [p.ci_high for p in ordered],
+        alpha=0.25,
+        label="interval",
+    )
+    axes.plot(times, [p.effect for p in ordered], marker="o", label="effect")
+    axes.axhline(0.0, color="grey", linewidth=1)
+    axes.set_xlabel("days since " + (f"{start:%Y-%m-%d}" if ordered else "start"))
+    axes.set_title(title)
+    axes.set_ylabel("relative effect")
+    if ordered:
+        axes.legend(loc="best")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -27,12 +27,10 @@ deterministic, and unguessable without the per-experiment salt (kept with the de
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 from personality.signals import TRAITS, clamp
@@ -390,43 +388,3 @@ def build_report(
     )
     recommendation = _recommend(experiment, reports, srm_p, elapsed_days)
     return ExperimentReport(experiment.id, metric, tuple(reports), srm_p, recommendation)
-
-
-@dataclass(frozen=True, slots=True)
-class EffectPoint:
-    """The cumulative effect of one variant, with its interval, as of `at`."""
-
-    at: datetime
-    effect: float
-    ci_low: float
-    ci_high: float
-
-
-def effect_chart_png(points: Sequence[EffectPoint], *, title: str = "Effect vs control") -> bytes:
-    """A PNG line chart of the effect over time with its interval shaded (Agg, no pyplot)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 3.5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    ordered = sorted(points, key=lambda p: p.at)
-    start = ordered[0].at if ordered else datetime.min
-    times = [(p.at - start).total_seconds() / 86400.0 for p in ordered]
-    axes.fill_between(
-        times,
-        [p.ci_low for p in ordered],
-        [p.ci_high for p in ordered],
-        alpha=0.25,
-        label="interval",
-    )
-    axes.plot(times, [p.effect for p in ordered], marker="o", label="effect")
-    axes.axhline(0.0, color="grey", linewidth=1)
-    axes.set_xlabel("days since " + (f"{start:%Y-%m-%d}" if ordered else "start"))
-    axes.set_title(title)
-    axes.set_ylabel("relative effect")
-    if ordered:
-        axes.legend(loc="best")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()

@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 
+from personality.charts import EffectPoint, effect_chart_png
 from personality.experiments import (
-    EffectPoint,
     Experiment,
     VariantData,
     apply_variant,
     assign_variant,
     build_report,
-    effect_chart_png,
     parse_experiment,
 )
 from personality.stats import ProportionStats, SampleStats, srm_pvalue
