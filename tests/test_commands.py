@@ -38,7 +38,13 @@ async def test_persona_controls(app: App) -> None:
     after = (await say(app, "everything is awful, I keep crying")).persona
     assert before == after  # locked: nothing moves
     assert "Reset" in (await say(app, "/persona reset")).reply.text
-    assert (await say(app, "hi again")).strategy == "balance"  # the default "auto" strategy
+    # Back to the configured "auto": the bandit chooses, and its propensity is recorded.
+    auto = await say(app, "hi again")
+    assert auto.strategy in ("mirror", "complement", "balance")
+    row = await app.db.fetchone(
+        "SELECT propensity FROM interactions WHERE id = ?", (auto.reply.interaction_id,)
+    )
+    assert row is not None and 0.0 < row[0] <= 1.0
     assert "/persona" in (await say(app, "/persona dance")).reply.text
 
 
