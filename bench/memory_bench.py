@@ -152,7 +152,7 @@ async def main(count: int, runs: int, redis_url: str | None) -> dict[str, object
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         db = await Database.open(path)
-        await apply_migrations(db.write_connection)
+        await apply_migrations(db)
         empty_bytes = path.stat().st_size
         await db.close()
         vectors = fill(path, count, rng)

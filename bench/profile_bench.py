@@ -74,7 +74,7 @@ async def daily_bench(users: int, rng: random.Random) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
         db = await Database.open(path)
-        await apply_migrations(db.write_connection)
+        await apply_migrations(db)
         await db.close()
         started = time.perf_counter()
         fill(path, users, rng)

@@ -96,7 +96,7 @@ class App:
         )
         closers: list[Callable[[], Awaitable[None]]] = []
         try:
-            await apply_migrations(db.write_connection)
+            await apply_migrations(db)
             store = ConversationStore(db)
             profiles = ProfileStore(db)
             cache = build_cache(config.cache)

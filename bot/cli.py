@@ -96,7 +96,7 @@ async def _migrate(config: Config) -> int:
         config.resolve(config.storage.path), busy_timeout_ms=config.storage.busy_timeout_ms
     )
     try:
-        applied = await apply_migrations(db.write_connection)
+        applied = await apply_migrations(db)
     finally:
         await db.close()
     if applied:

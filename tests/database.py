@@ -10,5 +10,5 @@ from bot.storage.migrations import apply_migrations
 
 async def open_database(path: Path) -> Database:
     db = await Database.open(path)
-    await apply_migrations(db.write_connection)
+    await apply_migrations(db)
     return db

@@ -14,9 +14,9 @@ from bot.storage.writer import Statement
 async def test_migrations_apply_once_and_record_checksums(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "a.db")
     try:
-        first = await apply_migrations(db.write_connection)
+        first = await apply_migrations(db)
         assert first[0].filename == "0001_init.sql"
-        assert await apply_migrations(db.write_connection) == []
+        assert await apply_migrations(db) == []
         rows = await db.fetchall("SELECT version, checksum FROM schema_migrations")
         assert len(rows) == len(first)
         assert all(len(row["checksum"]) == 64 for row in rows)
@@ -34,12 +34,12 @@ async def test_an_edited_applied_migration_is_refused(tmp_path: Path) -> None:
     (folder / "0001_init.sql").write_text((DEFAULT_DIR / "0001_init.sql").read_text())
     db = await Database.open(tmp_path / "b.db")
     try:
-        await apply_migrations(db.write_connection, folder)
+        await apply_migrations(db, folder)
         (folder / "0001_init.sql").write_text(
             "-- edited\n" + (DEFAULT_DIR / "0001_init.sql").read_text()
         )
         with pytest.raises(MigrationError, match=r"0001_init\.sql was edited"):
-            await apply_migrations(db.write_connection, folder)
+            await apply_migrations(db, folder)
     finally:
         await db.close()
 
@@ -53,7 +53,7 @@ async def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None
     db = await Database.open(tmp_path / "c.db")
     try:
         with pytest.raises(MigrationError, match=r"0001_bad\.sql failed"):
-            await apply_migrations(db.write_connection, folder)
+            await apply_migrations(db, folder)
         assert await db.fetchone("SELECT name FROM sqlite_master WHERE name = 't'") is None
         assert await db.fetchall("SELECT * FROM schema_migrations") == []
     finally:
@@ -67,7 +67,7 @@ async def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "d.db")
     try:
         with pytest.raises(MigrationError, match=r"NNNN_name\.sql"):
-            await apply_migrations(db.write_connection, folder)
+            await apply_migrations(db, folder)
     finally:
         await db.close()
 
@@ -106,7 +106,7 @@ async def test_a_failing_unit_does_not_spoil_its_batch(db: Database) -> None:
 async def test_close_flushes_what_was_queued(tmp_path: Path) -> None:
     path = tmp_path / "flush.db"
     db = await Database.open(path)
-    await apply_migrations(db.write_connection)
+    await apply_migrations(db)
     pending = [
         asyncio.ensure_future(db.write("INSERT INTO state VALUES (?, 'v', 0)", (f"k{i}",)))
         for i in range(50)
@@ -121,7 +121,7 @@ async def test_close_flushes_what_was_queued(tmp_path: Path) -> None:
 async def test_locked_database_fails_clearly_then_recovers(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
     db = await Database.open(path, busy_timeout_ms=50)
-    await apply_migrations(db.write_connection)
+    await apply_migrations(db)
     other = sqlite3.connect(path, isolation_level=None)
     try:
         other.execute("BEGIN EXCLUSIVE")
@@ -134,3 +134,16 @@ async def test_locked_database_fails_clearly_then_recovers(tmp_path: Path) -> No
     finally:
         other.close()
         await db.close()
+
+
+async def test_a_committed_write_is_visible_to_the_next_read_under_load(db: Database) -> None:
+    """Regression: reads that left their statement open between trips to the reader thread
+    let other reads run inside a stale snapshot and miss rows that had been committed."""
+
+    async def write_then_read(i: int) -> bool:
+        await db.write("INSERT INTO state VALUES (?, 'v', 0)", (f"k{i}",))
+        return await db.fetchone("SELECT key FROM state WHERE key = ?", (f"k{i}",)) is not None
+
+    seen = await asyncio.gather(*(write_then_read(i) for i in range(1000)))
+    assert all(seen)
+    assert db._writer.batches >= 2  # the race needs reads overlapping a later commit

@@ -8,11 +8,13 @@ the bot acknowledges can be lost, and many concurrent writers share one fsync.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -21,16 +23,19 @@ from bot.storage.writer import GroupCommitWriter, Statement, WriteResult
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 
 
 class StorageError(Exception):
     """The database cannot be used (locked past the busy timeout, unreadable, full)."""
 
 
+_PRAGMAS = ("PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
+
+
 async def connect(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
-    """A connection with the pragmas every attune connection needs."""
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """A read connection with the pragmas every attune connection needs."""
+    _make_folder(path)
     try:
         conn = await aiosqlite.connect(
             str(path), timeout=busy_timeout_ms / 1000, isolation_level=None
@@ -40,13 +45,33 @@ async def connect(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
     conn.row_factory = aiosqlite.Row
     try:
         await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
     except sqlite3.Error as exc:
         await conn.close()
         raise StorageError(f"cannot set up database {path}: {exc}") from exc
     return conn
+
+
+def _connect_writer(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    """The writer's connection, opened on the writer's own thread."""
+    _make_folder(path)
+    conn = sqlite3.connect(
+        str(path), timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        for pragma in _PRAGMAS:
+            conn.execute(pragma)
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+def _make_folder(path: Path) -> None:
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 class Database:
@@ -61,34 +86,42 @@ class Database:
     async def open(
         cls, path: Path, *, busy_timeout_ms: int = 5000, max_batch: int = 512
     ) -> Database:
-        write_conn = await connect(path, busy_timeout_ms)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        loop = asyncio.get_running_loop()
+        try:
+            write_conn = await loop.run_in_executor(
+                executor, _connect_writer, path, busy_timeout_ms
+            )
+        except sqlite3.Error as exc:
+            executor.shutdown(wait=False)
+            raise StorageError(f"cannot open database {path}: {exc}") from exc
+        writer = GroupCommitWriter(write_conn, executor, max_batch=max_batch)
         try:
             read_conn = await connect(path, busy_timeout_ms)
         except StorageError:
-            await write_conn.close()
+            await writer.close()
             raise
-        writer = GroupCommitWriter(write_conn, max_batch=max_batch)
         writer.start()
         return cls(path, read_conn, writer)
 
-    @property
-    def write_connection(self) -> aiosqlite.Connection:
-        """For migrations only, before any other write is queued."""
-        return self._writer.connection
+    async def run_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` on the writer's thread, outside the group commit: for
+        migrations, before anything else writes."""
+        return await self._writer.run(work)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        # One trip to the reader thread that executes, fetches and resets the statement.
+        # With execute, fetch and close as separate trips, another query could run while
+        # the first statement was still open, inside its read transaction, and see a
+        # snapshot from before writes that had already committed.
         try:
-            async with self._reader.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self._reader.execute_fetchall(sql, params))
         except sqlite3.OperationalError as exc:
             raise StorageError(f"read failed: {exc}") from exc
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        try:
-            async with self._reader.execute(sql, params) as cursor:
-                return await cursor.fetchone()
-        except sqlite3.OperationalError as exc:
-            raise StorageError(f"read failed: {exc}") from exc
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def write(self, sql: str, params: Params = ()) -> WriteResult:
         """Run one statement in the next group commit; returns once it is committed."""

@@ -12,8 +12,12 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aiosqlite
+if TYPE_CHECKING:
+    from bot.storage.db import Database
+
+import sqlite3
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -51,19 +55,22 @@ def discover(directory: Path = DEFAULT_DIR) -> list[Migration]:
     return migrations
 
 
-async def apply_migrations(
-    conn: aiosqlite.Connection, directory: Path = DEFAULT_DIR
-) -> list[Migration]:
+async def apply_migrations(db: Database, directory: Path = DEFAULT_DIR) -> list[Migration]:
     """Apply every pending migration, each in its own transaction; returns those applied."""
-    await conn.execute(
+    migrations = discover(directory)
+    return await db.run_write(lambda conn: _apply_pending(conn, migrations))
+
+
+def _apply_pending(conn: sqlite3.Connection, migrations: list[Migration]) -> list[Migration]:
+    conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
         " applied_at REAL NOT NULL)"
     )
-    async with conn.execute("SELECT version, name, checksum FROM schema_migrations") as cursor:
-        applied = {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
+    rows = conn.execute("SELECT version, name, checksum FROM schema_migrations").fetchall()
+    applied = {row[0]: (row[1], row[2]) for row in rows}
     pending: list[Migration] = []
-    for migration in discover(directory):
+    for migration in migrations:
         recorded = applied.get(migration.version)
         if recorded is None:
             pending.append(migration)
@@ -74,11 +81,11 @@ async def apply_migrations(
                 "migration instead of changing an applied one"
             )
     for migration in pending:
-        await _apply(conn, migration)
+        _apply(conn, migration)
     return pending
 
 
-async def _apply(conn: aiosqlite.Connection, migration: Migration) -> None:
+def _apply(conn: sqlite3.Connection, migration: Migration) -> None:
     # executescript commits any open transaction first, so the whole file and its record
     # are wrapped in one explicit transaction inside the script itself.
     record = (
@@ -86,8 +93,8 @@ async def _apply(conn: aiosqlite.Connection, migration: Migration) -> None:
         f"VALUES ({migration.version}, '{migration.name}', '{migration.checksum}', {time.time()});"
     )
     try:
-        await conn.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n;{record}\nCOMMIT;")
-    except Exception as exc:
+        conn.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n;{record}\nCOMMIT;")
+    except sqlite3.Error as exc:
         if conn.in_transaction:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
         raise MigrationError(f"{migration.filename} failed: {exc}") from exc
