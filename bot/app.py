@@ -16,6 +16,7 @@ import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from adapters.base import Adapter
 from adapters.callbacks import CallbackCodec
@@ -34,6 +35,7 @@ from bot.llm.factory import build_generator
 from bot.llm.router import ProviderRouter
 from bot.llm.state_store import StatePersister, build_state_store
 from bot.memory_service import MemoryCommands, MemoryService
+from bot.ops import OpsServer, providers_json
 from bot.personalization import PersonaAdapter, PersonaSelector, ProfileTracker, PromptBuilder
 from bot.recall import MemoryRecall, NoRecall
 from bot.signing import load_signing_key
@@ -75,6 +77,7 @@ class App:
     memory: MemoryService | None = None
     adapters: list[Adapter] = field(default_factory=list)
     scheduler: SchedulerRunner | None = None
+    ops: OpsServer | None = None
 
     @classmethod
     async def create(
@@ -192,6 +195,9 @@ class App:
 
     async def aclose(self) -> None:
         """Stop adapters and jobs, then flush writes and close everything else."""
+        if self.ops is not None:
+            await self.ops.stop()
+            self.ops = None
         for adapter in reversed(self.adapters):
             try:
                 await adapter.stop()
@@ -323,8 +329,23 @@ def build_adapters(app: App) -> list[Adapter]:
     return adapters
 
 
-async def serve(app: App, stop: asyncio.Event | None = None) -> None:
-    """Run the scheduler and the enabled adapters until `stop` is set or SIGINT/SIGTERM."""
+async def status(app: App) -> dict[str, Any]:
+    """What `GET /status` of the ops endpoint shows."""
+    runs = await app.tasks.task_history(limit=5)
+    return {
+        "adapters": [adapter.name for adapter in app.adapters],
+        "providers": providers_json(app.generator.snapshot()),
+        "storage": app.db.commit_stats(),
+        "tasks": [run.summary() for run in runs],
+        "embeddings": app.embedder is not None,
+    }
+
+
+async def serve(
+    app: App, stop: asyncio.Event | None = None, ready: asyncio.Event | None = None
+) -> None:
+    """Run the scheduler and the enabled adapters until `stop` is set or SIGINT/SIGTERM;
+    `ready` is set once everything is up."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -342,7 +363,12 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
             log.info("adapter %s started", adapter.name)
         if not app.adapters:
             log.warning("no adapter is enabled ([telegram] / [discord] enabled = true)")
+        if app.config.ops.enabled:
+            app.ops = OpsServer(app.config.ops.host, app.config.ops.port, lambda: status(app))
+            await app.ops.start()
         log.info("attune is ready")
+        if ready is not None:
+            ready.set()
         await stop.wait()
         log.info("stopping")
     finally:

@@ -140,6 +140,14 @@ class DiscordSection:
 
 
 @dataclass(frozen=True)
+class OpsSection:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    """Loopback by default: the endpoint is for operators, not the public."""
+    port: int = 8080
+
+
+@dataclass(frozen=True)
 class ConsoleSection:
     admin: bool = True
     """The console user is an admin (it is the operator at the terminal)."""
@@ -205,6 +213,7 @@ class Config:
     telegram: TelegramSection
     discord: DiscordSection
     console: ConsoleSection
+    ops: OpsSection
     adaptation: AdaptationSection
     scheduler: SchedulerSection
     memory: MemorySection
@@ -254,6 +263,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "telegram": TelegramSection,
     "discord": DiscordSection,
     "console": ConsoleSection,
+    "ops": OpsSection,
     "adaptation": AdaptationSection,
     "scheduler": SchedulerSection,
     "memory": MemorySection,
@@ -452,6 +462,8 @@ def _check(config: Config, where: str) -> None:
             fail(f"llm.providers[{index}].weight", "must be greater than 0")
         if provider.max_concurrency < 0:
             fail(f"llm.providers[{index}].max_concurrency", "must be 0 (unlimited) or more")
+    if not 0 <= config.ops.port <= 65535:
+        fail("ops.port", "must be a port number from 0 to 65535")
     if not 0 <= config.scheduler.daily_hour <= 23:
         fail("scheduler.daily_hour", "must be an hour from 0 to 23")
     if not 0 <= config.scheduler.weekly_hour <= 23:

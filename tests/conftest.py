@@ -53,7 +53,9 @@ def write_config(tmp_path: Path) -> ConfigWriter:
     ) -> Path:
         path = tmp_path / name
         analysis = "" if embeddings else "[analysis]\nembeddings = false\n"
-        path.write_text(extra + "\n" + analysis + (PERSONA if persona else ""), encoding="utf-8")
+        ops = "" if "[ops]" in extra else "[ops]\nport = 0\n"  # any free port
+        text = extra + "\n" + analysis + ops + (PERSONA if persona else "")
+        path.write_text(text, encoding="utf-8")
         return path
 
     return write

@@ -132,6 +132,10 @@ class Database:
         """Run statements atomically (all or none) in the next group commit."""
         return await self._writer.submit(list(statements))
 
+    def commit_stats(self) -> dict[str, int]:
+        """How many group commits ran and how many write units they carried."""
+        return {"group_commits": self._writer.batches, "units": self._writer.units}
+
     async def close(self) -> None:
         """Flush queued writes, then close both connections."""
         await self._writer.close()
