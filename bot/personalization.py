@@ -205,4 +205,5 @@ class PromptBuilder:
             crisis=signals.crisis,
             crisis_text=self._crisis_text,
             max_tokens=self._max_tokens,
+            memories=tuple(memories),
         )

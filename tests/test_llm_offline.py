@@ -93,3 +93,20 @@ def test_later_turns_skip_the_greeting_and_shorten_the_notice() -> None:
     assert "Still in reduced mode" in later
     assert len(later) < len(first)
     assert "good question" in later
+
+
+def test_thanks_are_answered_as_thanks() -> None:
+    casual = OfflineResponder().compose(request(user_text="thanks, that helps", emotion="joy"))
+    formal = OfflineResponder().compose(
+        request(user_text="Thank you. Kind regards.", emotion="joy", traits={"formality": 0.9})
+    )
+    assert "You're welcome" in casual and "good news" not in casual
+    assert "You are most welcome" in formal
+
+
+def test_a_question_gets_the_best_recalled_memory() -> None:
+    text = OfflineResponder().compose(
+        request(user_text="what was her name?", memories=("her name was Rosa", "I'm a nurse"))
+    )
+    assert "her name was Rosa" in text
+    assert "nurse" not in text

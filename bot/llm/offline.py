@@ -8,6 +8,7 @@ hash of the request (or an injected `random.Random`), so the same request gives 
 from __future__ import annotations
 
 import random
+import re
 import time
 import zlib
 
@@ -35,6 +36,7 @@ _EMPATHY = (
     "Your feelings make sense, and I'm glad you told me.",
     "Whatever you're feeling right now is okay.",
 )
+_THANKS = re.compile(r"\b(thanks|thank you|thx|cheers)\b", re.IGNORECASE)
 _QUESTION = "That's a good question, and it deserves a real answer."
 _QUESTION_FORMAL = "Your question deserves a complete answer."
 _HUMOR = (
@@ -88,7 +90,9 @@ class OfflineResponder:
         emotion = request.emotion if request.emotion in _ACKNOWLEDGE else "neutral"
         continuing = any(message.role == "assistant" for message in request.messages)
         parts = [] if continuing else [self._greeting(name, formal, lively)]
-        if formal:
+        if _THANKS.search(request.user_text):
+            parts.append("You are most welcome." if formal else "You're welcome!")
+        elif formal:
             parts.append(_ACKNOWLEDGE_FORMAL[emotion])
         else:
             line = pick(_ACKNOWLEDGE[emotion])
@@ -100,6 +104,8 @@ class OfflineResponder:
             parts.append(pick(_EMPATHY))
         if request.user_text.rstrip().endswith("?"):
             parts.append(_QUESTION_FORMAL if formal else _QUESTION)
+            if request.memories:
+                parts.append(f"What I remember that may help: {request.memories[0]}")
         parts.append(_reduced_notice(formal, continuing))
         if traits.get("humor", 0.5) >= 0.6 and not distressed and not formal:
             parts.append(pick(_HUMOR))

@@ -31,6 +31,8 @@ class GenerationRequest:
     crisis: bool = False
     crisis_text: str = ""
     max_tokens: int = 400
+    memories: tuple[str, ...] = ()
+    """What was recalled for this message (also in the prompt), most relevant first."""
 
 
 @dataclass(frozen=True, slots=True)
