@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apscheduler.triggers.interval import IntervalTrigger
+
 from adapters.base import Adapter
 from adapters.callbacks import CallbackCodec
 from bot.admin_commands import AdminCommands, provider_commands, task_commands
@@ -151,6 +153,7 @@ class App:
                 generation_timeout_s=config.llm.deadline_s + 5.0,
             )
             pipeline.on_feedback(bandit.on_feedback)
+            pipeline.on_turn(bandit.on_turn)
             if isinstance(recall, MemoryRecall):
                 pipeline.on_turn(recall.remember_from)
             PersonalCommands(
@@ -193,6 +196,10 @@ class App:
             memory,
         )
 
+    async def settle_rewards(self) -> None:
+        """Give the bandit its reward for every reply whose reply window has closed."""
+        await self.bandit.settle_due(self.clock.now())
+
     async def aclose(self) -> None:
         """Stop adapters and jobs, then flush writes and close everything else."""
         if self.ops is not None:
@@ -207,6 +214,7 @@ class App:
         if self.scheduler is not None:
             self.scheduler.shutdown()
             self.scheduler = None
+        await self.settle_rewards()
         await self.bandit.save()
         await self.persister.stop()
         await self.generator.aclose()
@@ -357,6 +365,15 @@ async def serve(
                 app.tasks, app.config.scheduler, app.config.bot.timezone, app.clock.now
             )
             await app.scheduler.start()
+            # Replies nobody answered within [learning] reply_window_s still teach the bandit.
+            app.scheduler.scheduler.add_job(
+                app.settle_rewards,
+                IntervalTrigger(seconds=60),
+                id="bandit_settle",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
         for adapter in adapters:
             await adapter.start()
             app.adapters.append(adapter)

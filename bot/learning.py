@@ -1,17 +1,38 @@
-"""The strategy bandit: learns from 👍/👎 which adaptation strategy suits which user and
-message, and chooses it when nobody else did (`[adaptation] strategy = "auto"`).
+"""The strategy bandit: learns which adaptation strategy suits which user and message from
+what happened after each reply, and chooses it when nobody else did (`[adaptation] strategy
+= "auto"`).
 
 Arms are the strategies in `personality.adaptation.STRATEGIES` order (mirror, complement,
 balance); the context is `personality.bandits.context_vector` of the user's profile means
-and the message signals. The reward is `personality.rewards.reward` of the press alone
-(👍 = 1, 👎 = 0): the implicit signals (a quick reply, the sentiment of the next message,
-conversation length) are only known minutes later and are not fed in yet.
+and the message signals.
 
-Exactly once: a reward is claimed in `bandit_rewards` (primary key = interaction id) before
-it touches the bandit, so a second press, a changed rating or a replayed event never counts
-twice; the first rating is the one the bandit learns. The state is checkpointed every
-`save_every` updates and on `save()`, together with the mark of the rewards it includes;
-`load()` replays the claimed rewards a crash kept out of the last checkpoint.
+Rewards (`personality.rewards`, weights documented there). A reply the bandit chose is *open*
+from the moment it is recorded (`on_turn` adds it to `bandit_open`) until it is *settled*;
+it is settled, and its reward applied, at the first of:
+
+- the user's next message (`on_turn`): reply delay = the new message's time minus the reply's,
+  the sentiment of the message the reply answered (interactions.signals) and of the new one,
+  turns_after = 1. A message that comes after `[learning] reply_window_s` counts as no reply
+  (reply 0, no sentiment shift, turns_after = 0): the reward only depends on what happened
+  within the window, whether or not `settle_due` ran on time.
+- the window closing with no message (`settle_due(now)`, called periodically): reply 0,
+  turns_after = 0, so an unanswered reply earns 0 (0.8 × the press if one is stored).
+- a press (`on_feedback`): settles at once with `combine_reward(press, implicit so far)`.
+  Within the window nothing implicit is known yet, so the reward is the press (👍 = 1,
+  👎 = 0); after the window closed it is 0.8 × press + 0.2 × 0. Settling at once keeps the
+  press, the strongest signal, from being lost to a process restart or a missed window.
+  A press on a reply already settled (by an earlier press, the next message or the window)
+  is stored as feedback by the core but does not reach the bandit again.
+
+A press stored but not taken by the bandit (its listener failed) is still combined with the
+implicit signals when the reply settles later. Replies recorded before the `bandit_open`
+table existed, or whose `on_turn` write failed, are settled only by a press.
+
+Exactly once: a reward is claimed in `bandit_rewards` (primary key = interaction id), in the
+same transaction that closes the open reply, before it touches the bandit; whichever of the
+three paths commits first wins, the others find the claim taken. The state is checkpointed
+every `save_every` updates and on `save()`, together with the mark of the rewards it
+includes; `load()` replays the claimed rewards a crash kept out of the last checkpoint.
 """
 
 from __future__ import annotations
@@ -28,8 +49,9 @@ from bot.config import LearningSection
 from bot.events import FeedbackEvent, FeedbackValue
 from bot.logs import user_tag
 from bot.personalization import StrategyChoice
+from bot.stages import Turn
 from bot.storage.conversations import ConversationStore
-from bot.storage.learning import AppliedReward, BanditStore
+from bot.storage.learning import AppliedReward, BanditStore, OpenInteraction, Settlement
 from personality.adaptation import STRATEGIES
 from personality.bandits import (
     CONTEXT_DIM,
@@ -47,6 +69,9 @@ from personality.signals import MessageSignals
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY = "bandit:strategy"
+NO_REPLY = ImplicitFeedback(window_closed=True, turns_after=0)
+"""What a reply's window closing without an answer tells: reply 0, no conversation."""
+_SETTLE_BATCH = 256
 _STATE_KINDS = {"epsilon": "epsilon_greedy", "thompson": "thompson", "linucb": "linucb"}
 
 
@@ -70,6 +95,22 @@ def new_bandit(settings: LearningSection, n_arms: int, rng: np.random.Generator)
     if settings.bandit == "linucb":
         return LinUCB(n_arms, CONTEXT_DIM, settings.alpha, rng=rng)
     raise ValueError(f"unknown bandit kind {settings.bandit!r}")
+
+
+def after_next_message(
+    opened: OpenInteraction, at: float, sentiment: float, window_s: float
+) -> ImplicitFeedback:
+    """What the user's next message at `at` (with its `sentiment`) tells about an open reply;
+    after the window it counts as no reply, as if `settle_due` had run on time."""
+    delay = max(at - opened.created_at, 0.0)
+    if delay >= window_s:
+        return NO_REPLY
+    return ImplicitFeedback(
+        reply_delay_s=delay,
+        sentiment_before=opened.sentiment,
+        sentiment_after=sentiment,
+        turns_after=1,
+    )
 
 
 def _bandit_context(explanation: Mapping[str, Any], arm: int | None) -> tuple[float, ...] | None:
@@ -158,8 +199,51 @@ class StrategyBandit:
         self._bandit.update(applied.arm, applied.reward, context)
         self._unsaved.append(applied.interaction_id)
 
+    async def on_turn(self, turn: Turn, signals: MessageSignals, interaction_id: int) -> None:
+        """Pipeline turn listener: settle the user's open replies with this message as their
+        answer, and open this reply if the bandit chose it (one transaction)."""
+        waiting = await self._store.open_for_user(self._key, turn.user.id)
+        settlements = []
+        for opened in waiting:
+            implicit = after_next_message(
+                opened, turn.now, signals.sentiment, self._settings.reply_window_s
+            )
+            settlement = self._settlement(opened, implicit)
+            if settlement is not None:
+                settlements.append(settlement)
+        claimed = await self._store.settle(
+            self._key,
+            settlements,
+            self._clock(),
+            close=[opened.interaction_id for opened in waiting],
+            open_next=interaction_id,
+        )
+        await self._take(settlements, claimed)
+
+    async def settle_due(self, now: float) -> int:
+        """Settle every open reply whose window closed by `now` with no answer (call it
+        periodically); returns how many rewards reached the bandit."""
+        opened_before = now - self._settings.reply_window_s
+        applied = 0
+        while True:
+            due = await self._store.due(self._key, opened_before, _SETTLE_BATCH)
+            settlements = [
+                settlement
+                for settlement in (self._settlement(opened, NO_REPLY) for opened in due)
+                if settlement is not None
+            ]
+            claimed = await self._store.settle(
+                self._key, settlements, now, close=[opened.interaction_id for opened in due]
+            )
+            applied += await self._take(settlements, claimed)
+            if len(due) < _SETTLE_BATCH:
+                break
+        if applied:
+            log.debug("bandit %s: %d silent replies settled", self._key, applied)
+        return applied
+
     async def on_feedback(self, event: FeedbackEvent, user_row_id: int) -> None:
-        """Pipeline feedback listener: the press's reward, applied once per interaction."""
+        """Pipeline feedback listener: a press settles its reply at once (if still open)."""
         interaction = await self._interactions.interaction(event.interaction_id)
         if interaction is None or interaction.user_id != user_row_id:
             log.debug("feedback for an unknown interaction user=%s", user_tag(event.user_key))
@@ -167,20 +251,47 @@ class StrategyBandit:
         context = _bandit_context(interaction.explanation, interaction.arm)
         if context is None or interaction.arm is None:
             return  # the bandit did not choose this reply (user or config strategy)
-        value = reward(
-            event.value is FeedbackValue.UP,
-            ImplicitFeedback(),
-            reply_window_s=self._settings.reply_window_s,
+        now = self._clock()
+        opened_at = await self._store.opened_at(self._key, interaction.id)
+        window_closed = opened_at is not None and now - opened_at >= self._settings.reply_window_s
+        value = self._reward(
+            event.value is FeedbackValue.UP, NO_REPLY if window_closed else ImplicitFeedback()
         )
         if value is None:  # pragma: no cover - a press always gives a reward
             return
-        applied = AppliedReward(interaction.id, interaction.arm, value, context)
-        if not await self._store.claim(self._key, user_row_id, applied, self._clock()):
+        settlement = Settlement(
+            user_row_id, AppliedReward(interaction.id, interaction.arm, value, context)
+        )
+        claimed = await self._store.settle(self._key, [settlement], now)
+        if not await self._take([settlement], claimed):
             log.debug("reward already applied user=%s", user_tag(event.user_key))
-            return
-        self._apply(applied)
+
+    def _reward(self, thumbs_up: bool | None, implicit: ImplicitFeedback) -> float | None:
+        return reward(thumbs_up, implicit, reply_window_s=self._settings.reply_window_s)
+
+    def _settlement(
+        self, opened: OpenInteraction, implicit: ImplicitFeedback
+    ) -> Settlement | None:
+        """The reward an open reply earned, or None if the bandit cannot learn from it."""
+        context = _bandit_context(opened.explanation, opened.arm)
+        thumbs_up = None if opened.feedback is None else opened.feedback == FeedbackValue.UP.value
+        value = self._reward(thumbs_up, implicit)
+        if context is None or opened.arm is None or value is None:
+            return None
+        return Settlement(
+            opened.user_id, AppliedReward(opened.interaction_id, opened.arm, value, context)
+        )
+
+    async def _take(self, settlements: Sequence[Settlement], claimed: Sequence[bool]) -> int:
+        """Apply the rewards this process claimed; checkpoint when enough are unsaved."""
+        taken = 0
+        for settlement, won in zip(settlements, claimed, strict=True):
+            if won:
+                self._apply(settlement.reward)
+                taken += 1
         if len(self._unsaved) >= self._save_every:
             await self.save()
+        return taken
 
     async def save(self) -> None:
         """Checkpoint the state with the rewards it includes (call at shutdown too)."""

@@ -74,6 +74,7 @@ def learning_pipeline(
     )
     if bandit is not None:
         pipeline.on_feedback(bandit.on_feedback)
+        pipeline.on_turn(bandit.on_turn)
     return pipeline
 
 

@@ -1,5 +1,6 @@
-"""The SQL of learning from feedback: bandit rewards and checkpoints, experiments and the
-per-variant aggregates their reports are computed from (tables in 0004_learning.sql)."""
+"""The SQL of learning from feedback: bandit rewards, open replies and checkpoints,
+experiments and the per-variant aggregates their reports are computed from (tables in
+0004_learning.sql and 0005_implicit_feedback.sql)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,51 @@ class AppliedReward:
     context: tuple[float, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A reward to claim for one user's interaction."""
+
+    user_id: int
+    reward: AppliedReward
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInteraction:
+    """A reply the bandit chose whose reward is not settled yet, with what settling needs."""
+
+    interaction_id: int
+    user_id: int
+    arm: int | None
+    explanation: Mapping[str, Any]
+    sentiment: float | None
+    """The sentiment of the user's message the reply answered."""
+    created_at: float
+    feedback: str | None
+    """A press already stored for it ("up" or "down") that the bandit has not taken."""
+
+
+_OPEN_SELECT = (
+    "SELECT o.interaction_id, o.user_id, i.arm, i.explanation,"
+    " json_extract(i.signals, '$.sentiment'), o.created_at, f.value"
+    " FROM bandit_open o JOIN interactions i ON i.id = o.interaction_id"
+    " LEFT JOIN feedback f ON f.interaction_id = o.interaction_id"
+    " WHERE o.bandit_key = ?"
+)
+
+
+def _open_interaction(row: Sequence[Any]) -> OpenInteraction:
+    sentiment = row[4]
+    return OpenInteraction(
+        interaction_id=row[0],
+        user_id=row[1],
+        arm=row[2],
+        explanation=json.loads(row[3]),
+        sentiment=float(sentiment) if isinstance(sentiment, int | float) else None,
+        created_at=row[5],
+        feedback=row[6],
+    )
+
+
 class BanditStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -36,23 +82,82 @@ class BanditStore:
         state: dict[str, Any] = json.loads(row[0])
         return state
 
-    async def claim(self, key: str, user_id: int, reward: AppliedReward, now: float) -> bool:
-        """Record that `reward` goes to the bandit; False if this interaction already had one."""
-        result = await self._db.write(
-            "INSERT INTO bandit_rewards (interaction_id, user_id, bandit_key, arm, reward,"
-            " context, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (interaction_id) DO NOTHING",
-            (
-                reward.interaction_id,
-                user_id,
-                key,
-                reward.arm,
-                reward.reward,
-                json.dumps(list(reward.context)),
-                now,
-            ),
+    async def settle(
+        self,
+        key: str,
+        rewards: Sequence[Settlement],
+        now: float,
+        *,
+        close: Sequence[int] = (),
+        open_next: int | None = None,
+    ) -> list[bool]:
+        """Claim `rewards` and close the open interactions `close` in one transaction, and
+        open `open_next` when the bandit chose it; per reward, False if its interaction
+        already had one (the claim's primary key is what makes a reward apply once)."""
+        statements = [
+            Statement(
+                "INSERT INTO bandit_rewards (interaction_id, user_id, bandit_key, arm, reward,"
+                " context, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (interaction_id) DO NOTHING",
+                (
+                    item.reward.interaction_id,
+                    item.user_id,
+                    key,
+                    item.reward.arm,
+                    item.reward.reward,
+                    json.dumps(list(item.reward.context)),
+                    now,
+                ),
+            )
+            for item in rewards
+        ]
+        closed = sorted({*close, *(item.reward.interaction_id for item in rewards)})
+        if closed:
+            statements.append(
+                Statement(
+                    "DELETE FROM bandit_open WHERE interaction_id IN"
+                    " (SELECT value FROM json_each(?))",
+                    (json.dumps(closed),),
+                )
+            )
+        if open_next is not None:
+            statements.append(
+                Statement(
+                    "INSERT INTO bandit_open (interaction_id, user_id, bandit_key, created_at)"
+                    " SELECT id, user_id, ?, created_at FROM interactions"
+                    " WHERE id = ? AND arm IS NOT NULL ON CONFLICT (interaction_id) DO NOTHING",
+                    (key, open_next),
+                )
+            )
+        if not statements:
+            return []
+        results = await self._db.write_many(statements)
+        return [result.rowcount == 1 for result in results[: len(rewards)]]
+
+    async def open_for_user(self, key: str, user_id: int) -> list[OpenInteraction]:
+        """The user's replies still waiting for their reward, oldest first."""
+        rows = await self._db.fetchall(
+            _OPEN_SELECT + " AND o.user_id = ? ORDER BY o.created_at, o.interaction_id",
+            (key, user_id),
         )
-        return result.rowcount == 1
+        return [_open_interaction(row) for row in rows]
+
+    async def due(self, key: str, opened_before: float, limit: int) -> list[OpenInteraction]:
+        """Up to `limit` open replies created at or before `opened_before`, oldest first."""
+        rows = await self._db.fetchall(
+            _OPEN_SELECT + " AND o.created_at <= ? ORDER BY o.created_at, o.interaction_id"
+            " LIMIT ?",
+            (key, opened_before, limit),
+        )
+        return [_open_interaction(row) for row in rows]
+
+    async def opened_at(self, key: str, interaction_id: int) -> float | None:
+        """When the open reply `interaction_id` was sent; None if it is not open."""
+        row = await self._db.fetchone(
+            "SELECT created_at FROM bandit_open WHERE bandit_key = ? AND interaction_id = ?",
+            (key, interaction_id),
+        )
+        return float(row[0]) if row else None
 
     async def unsaved(self, key: str) -> list[AppliedReward]:
         """Rewards claimed but not yet part of a checkpoint (the process stopped between)."""
