@@ -68,14 +68,23 @@ class RecordingCore:
         return FeedbackOutcome(True, "Thanks for the feedback!", event.value, changed)
 
 
-@pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotApi]:
+@contextlib.asynccontextmanager
+async def running_api() -> AsyncIterator[FakeBotApi]:
+    """A started fake Bot API; skips the test when the spec in ../shared/data is absent."""
     if not SPEC_PATH.exists():
         pytest.skip(f"the Bot API spec is absent: {SPEC_PATH} (needs ../shared/data)")
     api = FakeBotApi(BotApiSpec())
     await api.start()
-    yield api
-    await api.stop()
+    try:
+        yield api
+    finally:
+        await api.stop()
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    async with running_api() as api:
+        yield api
     assert api.rejected == [], "the adapter sent requests the Bot API spec refuses"
 
 

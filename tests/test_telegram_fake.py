@@ -9,17 +9,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakes_telegram import SPEC_PATH, TOKEN, BotApiSpec, FakeBotApi
+from tests.fakes_telegram import TOKEN, FakeBotApi
+from tests.telegram_support import running_api
 
 
 @pytest.fixture
 async def strict_api() -> AsyncIterator[FakeBotApi]:
-    if not SPEC_PATH.exists():
-        pytest.skip(f"the Bot API spec is absent: {SPEC_PATH} (needs ../shared/data)")
-    api = FakeBotApi(BotApiSpec())
-    await api.start()
-    yield api
-    await api.stop()
+    """The fake on its own: these tests send requests it must refuse."""
+    async with running_api() as api:
+        yield api
 
 
 async def _post(api: FakeBotApi, method: str, token: str = TOKEN, **form: Any) -> tuple[int, Any]:
