@@ -3,8 +3,10 @@
 Run: .venv/bin/python bench/analysis_bench.py [--messages N]
 
 Prints one JSON object. The baseline measured in the same run is VADER's `polarity_scores`
-alone on the same messages (`ratio_to_vader`), and single-message embedding for the batched
-and async paths (`speedup_vs_single`). Messages are GoEmotions dev texts when
+alone on the same messages (`ratio_to_vader`), single-message embedding for the batched
+and async paths (`speedup_vs_single`), and the embedding alone (sentence model without the
+fine-tuned emotion layers, head on the embedding) for the one-pass embedding + emotions
+(`ratio_to_embedding_only_p50`). Messages are GoEmotions dev texts when
 ../shared/data is present, else a built-in sample.
 """
 
@@ -79,8 +81,18 @@ def rss_mb() -> float:
 async def async_throughput(embedder: SentenceEmbedder, texts: Sequence[str]) -> float:
     async with AsyncEmbedder(embedder, max_batch=32) as batched:
         start = time.perf_counter()
-        await asyncio.gather(*(batched.embed_one(text) for text in texts))
+        await asyncio.gather(*(batched.encode_one(text) for text in texts))
         return len(texts) / (time.perf_counter() - start)
+
+
+def analyse_encoded(
+    analyzer: MessageAnalyzer, embedder: SentenceEmbedder, texts: Sequence[str]
+) -> None:
+    """The production path: one pass for embeddings and emotions, then the analysis."""
+    encoded = embedder.encode(texts)
+    for index, text in enumerate(texts):
+        emotions = encoded.emotions[index] if encoded.emotions is not None else None
+        analyzer.analyse(text, encoded.embeddings[index], emotions)
 
 
 def main() -> None:
@@ -101,14 +113,13 @@ def main() -> None:
     embedder = SentenceEmbedder()
     rss_loaded = rss_mb()
     model_texts = texts[: args.model_messages]
-    embedder.embed(model_texts[:16])  # warm up
-    single = timed_each(
+    embedder.encode(model_texts[:16])  # warm up
+    embed_only = timed_each(
         model_texts, lambda text: analyzer.analyse(text, embedder.embed([text])[0])
     )
+    single = timed_each(model_texts, lambda text: analyse_encoded(analyzer, embedder, [text]))
     start = time.perf_counter()
-    rows = embedder.embed(model_texts)
-    for text, row in zip(model_texts, rows, strict=True):
-        analyzer.analyse(text, row)
+    analyse_encoded(analyzer, embedder, model_texts)
     batched_rate = len(model_texts) / (time.perf_counter() - start)
     single_rate = 1000 * len(single) / sum(single)
     async_rate = asyncio.run(async_throughput(embedder, model_texts))
@@ -123,7 +134,12 @@ def main() -> None:
         },
         "with_embedding": {
             "messages": len(model_texts),
+            "emotion_layers": embedder.emotion_top is not None,
             "single": {**percentiles(single), "messages_per_s": round(single_rate, 1)},
+            "baseline_embedding_only": percentiles(embed_only),
+            "ratio_to_embedding_only_p50": round(
+                statistics.median(single) / statistics.median(embed_only), 2
+            ),
             "batched_64": {
                 "messages_per_s": round(batched_rate, 1),
                 "speedup_vs_single": round(batched_rate / single_rate, 2),

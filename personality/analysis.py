@@ -3,7 +3,9 @@
 `MessageAnalyzer.analyse` is pure CPU work (no I/O), takes microseconds without an
 embedding, and never raises for any `str`. With an embedding of the message (from an
 `Embedder`, see `personality.ports`) the trained emotion head supplies the emotions
-(`source="model"`); without one, the NRC/VADER estimate does (`source="lexicon"`).
+(`source="model"`); emotion probabilities computed with the embedding (the fine-tuned top
+layers in `bot.embedding`) take precedence over the head; without either, the NRC/VADER
+estimate does (`source="lexicon"`).
 """
 
 from __future__ import annotations
@@ -75,20 +77,29 @@ class MessageAnalyzer:
     def has_model(self) -> bool:
         return self._head is not None
 
-    def analyse(self, text: str, embedding: Embedding | None = None) -> MessageSignals:
+    def analyse(
+        self,
+        text: str,
+        embedding: Embedding | None = None,
+        emotion_probs: Embedding | None = None,
+    ) -> MessageSignals:
+        """`emotion_probs` (one probability per name in EMOTIONS, in that order), when given
+        and valid, are the model's emotions instead of the head's reading of `embedding`."""
         try:
-            return self._analyse(text, embedding)
+            return self._analyse(text, embedding, emotion_probs)
         except Exception:  # a message must never fail the pipeline because of its analysis
             log.exception("analysis failed for a message of %d characters", len(text))
             return MessageSignals(length=len(text))
 
-    def _analyse(self, text: str, embedding: Embedding | None) -> MessageSignals:
+    def _analyse(
+        self, text: str, embedding: Embedding | None, emotion_probs: Embedding | None
+    ) -> MessageSignals:
         lexical = clean(text[:LEXICAL_MAX_CHARS])
         tokens = words(lexical)
         reading = self._lexicons.read(lexical, tokens)
         usable = self._usable(embedding)
-        model_emotions = None
-        if usable is not None and self._head is not None:
+        model_emotions = _probabilities(emotion_probs)
+        if model_emotions is None and usable is not None and self._head is not None:
             model_emotions = self._head.predict_one(usable, reading.features())
         emotions = model_emotions or reading.emotion_estimate()
         style = read_style(lexical, tokens)
@@ -122,3 +133,17 @@ class MessageAnalyzer:
             log.warning("ignoring an embedding of size %d (expected %d)", row.size, expected)
             return None
         return row
+
+
+def _probabilities(values: Embedding | None) -> dict[str, float] | None:
+    """Per-emotion probabilities from a row in EMOTIONS order, or None when unusable."""
+    if values is None:
+        return None
+    row = np.asarray(values, dtype=np.float64).reshape(-1)
+    if row.size != len(EMOTIONS) or not np.isfinite(row).all() or (row < 0).any():
+        log.warning("ignoring %d emotion probabilities", row.size)
+        return None
+    total = float(row.sum())
+    if total <= 0.0:
+        return None
+    return {name: float(value) / total for name, value in zip(EMOTIONS, row, strict=True)}

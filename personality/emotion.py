@@ -21,6 +21,8 @@ from personality.signals import EMOTIONS
 
 FORMAT = 1
 DEFAULT_PATH = Path(__file__).resolve().parent / "models" / "emotion_head.json"
+TOP_PATH = Path(__file__).resolve().parent / "models" / "emotion_top.safetensors"
+"""The fine-tuned top transformer layers + head (run by `bot.embedding`, which needs torch)."""
 
 Array = npt.NDArray[np.float32]
 

@@ -11,14 +11,13 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from bot.analysis_cli import (
+from bot.analysis_cli import run_analyze, run_train_emotion
+from bot.emotion_training import (
     Fitted,
     HeadConfig,
     choose_head,
     f1_report,
     read_goemotions,
-    run_analyze,
-    run_train_emotion,
     train_emotion,
 )
 from personality.analysis import MessageAnalyzer
