@@ -17,7 +17,7 @@ from bot.storage.conversations import ConversationStore
 from bot.storage.profiles import ProfileStore
 from personality.adaptation import STRATEGY_CHOICES, Explanation, PersonaState, render_why
 from personality.charts import radar_chart_png
-from personality.personas import Persona, render_persona
+from personality.personas import Persona, rank_personas, render_persona
 from personality.profile import render_profile
 
 PERSONA_USAGE = (
@@ -68,6 +68,7 @@ class PersonalCommands:
         if not word:
             persona = self._persona_of(state)
             strategy = state.strategy_override
+            profile = await self._profiles.load_profile(user_id)
             return Reply(
                 render_persona(
                     persona,
@@ -76,6 +77,7 @@ class PersonalCommands:
                     persona_override=state.persona_override,
                     locked=state.locked,
                     available=self._personas,
+                    ranking=rank_personas(self._personas, profile),
                 ),
                 personal=True,
             )

@@ -73,10 +73,6 @@ class MessageAnalyzer:
         head = EmotionHead.load(model_path) if model_path is not None else None
         return cls(Lexicons(), head)
 
-    @property
-    def has_model(self) -> bool:
-        return self._head is not None
-
     def analyse(
         self,
         text: str,

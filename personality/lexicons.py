@@ -31,8 +31,6 @@ NRC_CATEGORIES: tuple[str, ...] = (
     "trust",
 )
 VADER_KEYS: tuple[str, ...] = ("neg", "neu", "pos", "compound")
-LEXICON_FEATURES = len(NRC_CATEGORIES) + len(VADER_KEYS)
-"""Width of `LexiconReading.features()`: NRC rates then VADER scores."""
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 

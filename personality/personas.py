@@ -13,7 +13,7 @@ Ties keep the configuration order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -104,8 +104,10 @@ def render_persona(
     persona_override: str | None,
     locked: bool,
     available: Mapping[str, Persona],
+    ranking: Sequence[tuple[str, float]] = (),
 ) -> str:
-    """The `/persona` text: current persona, strategy, controls and the other personas."""
+    """The `/persona` text: current persona, strategy, controls, and the personas ranked by
+    how well they fit the user (`rank_personas`)."""
     chosen_by = "you chose it" if persona_override else "the default"
     mode = "your choice" if strategy_override != "auto" else "chosen automatically"
     lines = [
@@ -113,6 +115,11 @@ def render_persona(
         f"Adaptation strategy: {strategy} ({mode})",
         "Adaptation is locked: my style stays as it is now." if locked else "Adaptation: on",
         "Other personas: " + (", ".join(n for n in available if n != persona.name) or "none"),
+        *(
+            ["Fit for you (hybrid match): " + ", ".join(f"{n} {s:.2f}" for n, s in ranking)]
+            if ranking
+            else []
+        ),
         "Change with /persona auto|mirror|complement|balance, /persona use NAME, "
         "/persona lock, /persona reset.",
     ]

@@ -30,6 +30,7 @@ async def test_help_lists_commands_and_unknown_command_is_explained(app: App) ->
 async def test_persona_controls(app: App) -> None:
     shown = (await say(app, "/persona")).reply.text
     assert "companion" in shown
+    assert "Fit for you" in shown
     assert "Strategy set to mirror" in (await say(app, "/persona mirror")).reply.text
     assert (await say(app, "hello there")).strategy == "mirror"
     assert "no persona called" in (await say(app, "/persona use nobody")).reply.text
