@@ -213,6 +213,7 @@ class App:
             except Exception:
                 log.exception("adapter %s failed to stop cleanly", adapter.name)
         self.adapters.clear()
+        await self.pipeline.drain()
         if self.scheduler is not None:
             self.scheduler.shutdown()
             self.scheduler = None

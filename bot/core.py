@@ -57,6 +57,8 @@ class TurnResult:
     latency_ms: dict[str, float] = field(default_factory=dict)
     kind: str = "reply"
     """"reply", "command", "empty", "rate_limited", "busy" or "error"."""
+    follow_up: tuple[Turn, MessageSignals, int] | None = None
+    """What the turn listeners get once the reply is out (not part of the printed turn)."""
 
 
 FeedbackListener = Callable[[FeedbackEvent, int], Awaitable[None]]
@@ -88,13 +90,15 @@ class Pipeline:
         self._slots = UserSlots(limits.queue_per_user)
         self._feedback_listeners: list[FeedbackListener] = []
         self._turn_listeners: list[TurnListener] = []
+        self._follow_ups: set[asyncio.Task[None]] = set()
 
     def on_feedback(self, listener: FeedbackListener) -> None:
         """Call `listener(event, user_row_id)` after a press is durably stored."""
         self._feedback_listeners.append(listener)
 
     def on_turn(self, listener: TurnListener) -> None:
-        """Call `listener(turn, signals, interaction_id)` after a reply is recorded."""
+        """Call `listener(turn, signals, interaction_id)` after a reply is recorded, once the
+        reply has been returned; the user's next message waits until listeners finish."""
         self._turn_listeners.append(listener)
 
     async def handle_message(self, message: IncomingMessage) -> Reply:
@@ -107,12 +111,20 @@ class Pipeline:
         if message.platform is not Platform.CONSOLE and not self._rate.allow(message.user_key):
             log.info("rate limited user=%s", tag)
             return TurnResult(Reply(SLOW_DOWN_REPLY), kind="rate_limited")
+        key = message.user_key
         try:
-            async with self._slots.hold(message.user_key):
-                result = await self._process_in_order(message)
+            await self._slots.acquire(key)
         except QueueFullError:
             log.warning("too many queued messages user=%s", tag)
             return TurnResult(Reply(SLOW_DOWN_REPLY), kind="busy")
+        handed_over = False
+        try:
+            result = await self._process_in_order(message)
+            if result.follow_up is not None and self._turn_listeners:
+                # The reply goes out now; the user's slot stays held until the follow-up
+                # work is done, so their next message still sees its effects.
+                self._start_follow_up(key, *result.follow_up)
+                handed_over = True
         except Exception:
             log.exception(
                 "failed to answer platform=%s chat=%s user=%s",
@@ -121,8 +133,39 @@ class Pipeline:
                 tag,
             )
             return TurnResult(Reply(ERROR_REPLY), kind="error")
+        finally:
+            if not handed_over:
+                self._slots.release(key)
         result.latency_ms["total"] = (time.perf_counter() - started) * 1000
         return result
+
+    def _start_follow_up(
+        self, key: str, turn: Turn, signals: MessageSignals, interaction_id: int
+    ) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._follow_up(key, turn, signals, interaction_id), name="turn-follow-up"
+        )
+        self._follow_ups.add(task)
+        task.add_done_callback(self._follow_ups.discard)
+
+    async def _follow_up(
+        self, key: str, turn: Turn, signals: MessageSignals, interaction_id: int
+    ) -> None:
+        try:
+            for listener in self._turn_listeners:
+                # The reply is already recorded and sent: a failing side effect is logged.
+                try:
+                    async with asyncio.timeout(self._limits.stage_timeout_s):
+                        await listener(turn, signals, interaction_id)
+                except Exception:
+                    log.exception("turn listener failed user=%s", user_tag(turn.message.user_key))
+        finally:
+            self._slots.release(key)
+
+    async def drain(self) -> None:
+        """Wait for the work that follows replies already sent (call before closing)."""
+        while self._follow_ups:
+            await asyncio.gather(*self._follow_ups, return_exceptions=True)
 
     async def _process_in_order(self, message: IncomingMessage) -> TurnResult:
         timings: dict[str, float] = {}
@@ -170,12 +213,6 @@ class Pipeline:
                 _turn_record(turn, signals, decision, adapted, generation, memories, timings)
             ),
         )
-        for listener in self._turn_listeners:
-            # The reply is already recorded: a failing side effect is logged, not shown.
-            try:
-                await self._timed("listeners", timings, listener(turn, signals, interaction_id))
-            except Exception:
-                log.exception("turn listener failed user=%s", user_tag(turn.message.user_key))
         return TurnResult(
             reply=Reply(generation.text, interaction_id=interaction_id),
             signals=signals,
@@ -185,6 +222,7 @@ class Pipeline:
             provider=generation.provider,
             memories=tuple(memories),
             latency_ms=timings,
+            follow_up=(turn, signals, interaction_id),
         )
 
     async def _timed(

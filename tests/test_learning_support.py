@@ -87,7 +87,10 @@ def message(
 
 
 async def say(pipeline: Pipeline, text: str, user: str = "alice") -> TurnResult:
+    """Send a message and wait for the work that follows its reply (the bandit's
+    bookkeeping), as the user's next message would."""
     result = await pipeline.process(message(text, user))
+    await pipeline.drain()
     assert result.kind in ("reply", "command"), result
     return result
 

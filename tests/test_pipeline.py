@@ -193,3 +193,27 @@ async def test_a_locked_database_gets_a_polite_answer_and_nothing_is_acknowledge
     finally:
         other.close()
         await app.aclose()
+
+
+async def test_follow_up_work_runs_after_the_reply_but_before_the_users_next_message(
+    app: App,
+) -> None:
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def slow_listener(turn: Turn, signals: MessageSignals, interaction_id: int) -> None:
+        await release.wait()
+        seen.append(turn.text)
+
+    app.pipeline.on_turn(slow_listener)
+    first = await app.pipeline.process(message("first"))
+    assert first.kind == "reply" and seen == []  # the reply did not wait for the listener
+    second = asyncio.ensure_future(app.pipeline.process(message("second")))
+    other = await app.pipeline.process(message("someone else", user="u2"))
+    assert other.kind == "reply"  # other users are not held up
+    assert not second.done()  # the same user's next message waits for the follow-up
+    release.set()
+    assert (await second).kind == "reply"
+    await app.pipeline.drain()
+    assert sorted(seen) == ["first", "second", "someone else"]
+    assert seen.index("first") < seen.index("second")  # per-user order holds
