@@ -147,3 +147,20 @@ async def test_a_committed_write_is_visible_to_the_next_read_under_load(db: Data
     seen = await asyncio.gather(*(write_then_read(i) for i in range(1000)))
     assert all(seen)
     assert db._writer.batches >= 2  # the race needs reads overlapping a later commit
+
+
+async def test_checkpoints_run_off_the_commit_path_and_close_empties_the_wal(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "wal.db"
+    db = await Database.open(path)
+    await apply_migrations(db)
+    for i in range(200):  # one group commit each: the checkpointer runs every 64
+        await db.write("INSERT INTO state VALUES (?, 'v', 0)", (f"k{i}",))
+    await db.close()
+    # At least one periodic checkpoint ran, then the final one at close (same thread, in order).
+    assert db.commit_stats()["checkpoints"] >= 2
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT COUNT(*) FROM state").fetchone()[0] == 200

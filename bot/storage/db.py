@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.storage.checkpoint import Checkpointer
 from bot.storage.writer import GroupCommitWriter, Statement, WriteResult
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ async def connect(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
 
 
 def _connect_writer(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
-    """The writer's connection, opened on the writer's own thread."""
+    """The writer's connection, opened on the writer's own thread. Its commits never
+    checkpoint: the `Checkpointer` does that on its own thread."""
     _make_folder(path)
     conn = sqlite3.connect(
         str(path), timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
@@ -63,6 +65,7 @@ def _connect_writer(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         for pragma in _PRAGMAS:
             conn.execute(pragma)
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
     except sqlite3.Error:
         conn.close()
         raise
@@ -76,11 +79,16 @@ def _make_folder(path: Path) -> None:
 
 class Database:
     def __init__(
-        self, path: Path, reader: aiosqlite.Connection, writer: GroupCommitWriter
+        self,
+        path: Path,
+        reader: aiosqlite.Connection,
+        writer: GroupCommitWriter,
+        checkpointer: Checkpointer,
     ) -> None:
         self.path = path
         self._reader = reader
         self._writer = writer
+        self._checkpointer = checkpointer
 
     @classmethod
     async def open(
@@ -95,14 +103,18 @@ class Database:
         except sqlite3.Error as exc:
             executor.shutdown(wait=False)
             raise StorageError(f"cannot open database {path}: {exc}") from exc
-        writer = GroupCommitWriter(write_conn, executor, max_batch=max_batch)
+        checkpointer = Checkpointer(path, busy_timeout_ms)
+        writer = GroupCommitWriter(
+            write_conn, executor, max_batch=max_batch, after_commit=checkpointer.notify_commit
+        )
         try:
             read_conn = await connect(path, busy_timeout_ms)
         except StorageError:
             await writer.close()
+            await checkpointer.close()
             raise
         writer.start()
-        return cls(path, read_conn, writer)
+        return cls(path, read_conn, writer, checkpointer)
 
     async def run_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work(connection)` on the writer's thread, outside the group commit: for
@@ -134,9 +146,14 @@ class Database:
 
     def commit_stats(self) -> dict[str, int]:
         """How many group commits ran and how many write units they carried."""
-        return {"group_commits": self._writer.batches, "units": self._writer.units}
+        return {
+            "group_commits": self._writer.batches,
+            "units": self._writer.units,
+            "checkpoints": self._checkpointer.runs,
+        }
 
     async def close(self) -> None:
         """Flush queued writes, then close both connections."""
         await self._writer.close()
         await self._reader.close()
+        await self._checkpointer.close()

@@ -55,7 +55,12 @@ class WriterClosedError(RuntimeError):
 
 class GroupCommitWriter:
     def __init__(
-        self, connection: sqlite3.Connection, executor: ThreadPoolExecutor, *, max_batch: int = 512
+        self,
+        connection: sqlite3.Connection,
+        executor: ThreadPoolExecutor,
+        *,
+        max_batch: int = 512,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
         self._connection = connection
         self._executor = executor
@@ -63,6 +68,7 @@ class GroupCommitWriter:
         self._queue: asyncio.Queue[_Unit | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._after_commit = after_commit
         self.batches = 0
         self.units = 0
 
@@ -123,6 +129,8 @@ class GroupCommitWriter:
             log.error("group commit of %d units failed: %s", len(batch), failure)
         else:
             self.batches += 1
+            if self._after_commit is not None:
+                self._after_commit()
         for unit in batch:
             if unit.future.done():
                 continue
