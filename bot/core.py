@@ -11,14 +11,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from bot.clock import Clock
 from bot.commands import CommandService
 from bot.config import LimitsSection
 from bot.events import FeedbackEvent, FeedbackOutcome, IncomingMessage, Platform, Reply
-from bot.llm.types import Generation, Generator
+from bot.llm.types import Generation, GenerationRequest, Generator
 from bot.logs import user_tag
 from bot.ratelimit import RateLimiter
 from bot.slots import QueueFullError, UserSlots
@@ -206,6 +206,7 @@ class Pipeline:
             self._generator.generate(request),
             limit_s=self._generation_timeout_s,
         )
+        generation = with_crisis_text(generation, request)
         interaction_id = await self._timed(
             "record",
             timings,
@@ -271,6 +272,14 @@ class Pipeline:
                 log.exception("feedback listener failed user=%s", tag)
         changed = interaction.feedback is not None and interaction.feedback != event.value.value
         return FeedbackOutcome(True, "Thanks for the feedback!", event.value, changed)
+
+
+def with_crisis_text(generation: Generation, request: GenerationRequest) -> Generation:
+    """A message in crisis always gets the help-line text, whatever a model wrote: the
+    prompt asks for it, this makes sure of it."""
+    if not request.crisis or not request.crisis_text or request.crisis_text in generation.text:
+        return generation
+    return replace(generation, text=f"{generation.text.rstrip()}\n\n{request.crisis_text}")
 
 
 def _turn_record(
