@@ -1,7 +1,8 @@
 """Slash commands: every user command of the command service, and an /admin group.
 
 A slash command is turned back into the text command the core already understands
-(`/remember text:tea` -> "/remember tea", `/admin stats` -> "/stats"), so commands are
+(`/remember text:tea` -> "/remember tea", `/admin task text:history` -> "/admin task
+history"), so commands are
 implemented once, in the command service, for every platform. The /admin group is shown by
 Discord only to members with the administrator permission; the adapter and the command service
 check the admin list as well.
@@ -43,19 +44,21 @@ def build_commands(
             default_permissions=discord.Permissions(administrator=True),
         )
         for name, description in admin_commands:
-            group.add_command(_command(name, description, handle_admin))
+            group.add_command(_command(name, description, handle_admin, prefix="admin "))
         built.append(group)
     return built
 
 
 def _command(
-    raw_name: str, description: str, handle: SlashHandler
+    raw_name: str, description: str, handle: SlashHandler, *, prefix: str = ""
 ) -> app_commands.Command[Any, Any, None]:
+    """`prefix` is the text command a subcommand belongs to: the /admin group's `task`
+    becomes "/admin task ..." for the command service."""
     name = raw_name.lstrip("/").lower()
 
     @app_commands.describe(text=_ARG_HELP)
     async def callback(interaction: discord.Interaction[Any], text: str | None = None) -> None:
-        await handle(interaction, as_text(name, text))
+        await handle(interaction, as_text(prefix + name, text))
 
     return app_commands.Command(
         name=name, description=(description or name)[:100], callback=callback

@@ -27,6 +27,10 @@ class AdminCommands:
     def add(self, name: str, usage: str, handler: SubHandler) -> None:
         self._subcommands[name] = (usage, handler)
 
+    def subcommands(self) -> list[tuple[str, str]]:
+        """(name, usage) of each subcommand, for platforms that list them (Discord)."""
+        return [(name, usage) for name, (usage, _) in self._subcommands.items()]
+
     def usage(self) -> str:
         return "Admin commands:\n" + "\n".join(
             f"/admin {usage}" for usage, _ in self._subcommands.values()

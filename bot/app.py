@@ -79,6 +79,8 @@ class App:
     experiments: ExperimentService
     embedder: AsyncEmbedder | None = None
     memory: MemoryService | None = None
+    admin_menu: list[tuple[str, str]] = field(default_factory=list)
+    """The /admin subcommands, for platforms that show them as a menu (Discord)."""
     adapters: list[Adapter] = field(default_factory=list)
     scheduler: SchedulerRunner | None = None
     ops: OpsServer | None = None
@@ -171,6 +173,7 @@ class App:
             )
             admin.add("experiment", EXPERIMENT_USAGE, experiment_commands(experiments))
             admin.register(commands)
+            admin_menu = admin.subcommands()
             codec = CallbackCodec(
                 load_signing_key(config.bot.secret_env, config.resolve(config.bot.data_dir))
             )
@@ -196,6 +199,7 @@ class App:
             experiments,
             embedder,
             memory,
+            admin_menu=admin_menu,
         )
 
     async def settle_rewards(self) -> None:
@@ -348,7 +352,7 @@ def build_adapters(app: App) -> list[Adapter]:
                 app.codec,
                 public,
                 is_admin=admins.__contains__,
-                admin_commands=admin,
+                admin_commands=app.admin_menu,
             )
         )
     return adapters

@@ -77,7 +77,7 @@ class RecordingCore:
         if self.gate is not None:
             await self.gate.wait()
         text = message.text
-        if text.startswith("/stats") and not self._is_admin(message.user_id):
+        if text.startswith("/admin") and not self._is_admin(message.user_id):
             return Reply("Sorry, admin commands are for operators only.")
         if text == "/profile":
             chart = Attachment("profile.png", PNG, "image/png", kind="photo")

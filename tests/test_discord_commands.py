@@ -103,7 +103,7 @@ async def test_admin_commands_are_refused_to_non_admins() -> None:
     async with running_fake() as fake, running_adapter(fake, core):
         await fake.interact(slash(fake, ALICE, "admin stats"))
         await fake.wait_for(lambda: len(callbacks(fake)) == 1)
-        await fake.dispatch("MESSAGE_CREATE", dm_message(fake, ALICE, "/stats"))
+        await fake.dispatch("MESSAGE_CREATE", dm_message(fake, ALICE, "/admin stats"))
         await fake.wait_for(lambda: len(fake.sent(*SEND)) == 1)
         await fake.interact(slash(fake, ADMIN, "admin stats"))
         await fake.wait_for(lambda: len(callbacks(fake)) == 2)
@@ -112,8 +112,8 @@ async def test_admin_commands_are_refused_to_non_admins() -> None:
     assert "only" in refusal["content"] and refusal["flags"] & 64
     assert "admin commands are for operators only" in fake.sent(*SEND)[0].body["content"]
     assert [(m.user_id, m.text) for m in core.messages] == [
-        (str(ALICE), "/stats"),  # the typed command: the core's command service refuses
-        (str(ADMIN), "/stats"),
+        (str(ALICE), "/admin stats"),  # typed: the core's command service refuses
+        (str(ADMIN), "/admin stats"),
     ]
 
 
