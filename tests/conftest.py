@@ -17,6 +17,7 @@ from bot.config import Config, load_config
 from bot.storage.db import Database
 from tests.clocks import FakeClock
 from tests.database import open_database
+from tests.fakes_openai import FakeOpenAI
 from tests.redis_server import redis_url
 
 PERSONA = """
@@ -84,6 +85,14 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
         backend = RedisCache(client, ttl_s=300.0)
     yield backend
     await backend.close()
+
+
+@pytest_asyncio.fixture
+async def provider() -> AsyncIterator[FakeOpenAI]:
+    """A fake OpenAI-compatible server named "model" on a free loopback port."""
+    fake = await FakeOpenAI(name="model").start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture

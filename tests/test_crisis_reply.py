@@ -3,10 +3,6 @@ in the reply, and the prompt told the model about the crisis."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config import load_config
@@ -15,13 +11,6 @@ from tests.conftest import ConfigWriter
 from tests.fakes_openai import FakeOpenAI, Fault
 
 HELPLINE = "Call the test helpline on 000 now."
-
-
-@pytest.fixture
-async def provider() -> AsyncIterator[FakeOpenAI]:
-    fake = await FakeOpenAI(name="model").start()
-    yield fake
-    await fake.stop()
 
 
 async def test_crisis_reply_carries_the_helpline_even_if_the_model_forgot(

@@ -38,13 +38,6 @@ LONG_REPLY = " ".join(
 
 
 @pytest.fixture
-async def provider() -> AsyncIterator[FakeOpenAI]:
-    fake = await FakeOpenAI(name="model").start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def discord_bot(
     provider: FakeOpenAI, write_config: ConfigWriter, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[App, FakeDiscord]]:

@@ -23,13 +23,6 @@ LONG_REPLY = " ".join(f"Sentence number {i} of a long and thoughtful answer." fo
 
 
 @pytest.fixture
-async def provider() -> AsyncIterator[FakeOpenAI]:
-    fake = await FakeOpenAI(name="model").start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def bot(
     fake_api: FakeBotApi,
     provider: FakeOpenAI,
