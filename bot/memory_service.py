@@ -216,7 +216,8 @@ class MemoryService:
             candidate.pinned,
             expires_at,
         )
-        duplicate = find_duplicate(await self._matrix(user_id, now), vector, now)
+        matrix = await self._matrix(user_id, now)
+        duplicate = find_duplicate(matrix, vector, now)
         if duplicate is not None and await self._store.refresh(user_id, duplicate, memory, now):
             await self.invalidate(user_id)
             return Remembered(duplicate, candidate.text, True, truncated)
@@ -224,7 +225,20 @@ class MemoryService:
         if total >= self._max_per_user and pinned >= self._max_per_user:
             raise MemoryFullError(f"{pinned} pinned memories, the most kept per user")
         memory_id = await self._store.insert(user_id, memory, now)
-        await self.invalidate(user_id)
+        await self.invalidate(user_id)  # recall results are stale either way
+        if total < self._max_per_user:
+            # Nothing was evicted, so the cached matrix plus this row is exactly what the
+            # store holds: keep it warm instead of reloading every embedding next time.
+            grown = matrix.with_row(
+                memory_id,
+                vector,
+                memory.importance,
+                now,
+                expires_at,
+                len(memory.text),
+                memory.pinned,
+            )
+            await self._cache_set(_namespace(user_id), "matrix", grown.to_bytes())
         return Remembered(memory_id, candidate.text, False, truncated)
 
     async def _matrix(self, user_id: int, now: float) -> MemoryMatrix:

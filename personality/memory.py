@@ -251,6 +251,29 @@ class MemoryMatrix:
             )
         )
 
+    def with_row(
+        self,
+        memory_id: int,
+        embedding: Embedding,
+        importance: float,
+        touched_at: float,
+        expires_at: float | None,
+        chars: int,
+        pinned: bool,
+    ) -> MemoryMatrix:
+        """This matrix plus one new memory (what the store now holds after an insert that
+        evicted nothing), so a write need not reload the user's whole matrix."""
+        expires = math.inf if expires_at is None else expires_at
+        return MemoryMatrix(
+            np.append(self.ids, np.int64(memory_id)),
+            np.vstack([self.embeddings, embedding.astype(np.float32, copy=False)[None, :]]),
+            np.append(self.importance, np.float32(importance)),
+            np.append(self.touched_at, np.float64(touched_at)),
+            np.append(self.expires_at, np.float64(expires)),
+            np.append(self.chars, np.int32(chars)),
+            np.append(self.pinned, np.bool_(pinned)),
+        )
+
     def to_bytes(self) -> bytes:
         """A compact encoding for caches that hold bytes (Redis)."""
         rows, dim = self.embeddings.shape
