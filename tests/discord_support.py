@@ -46,6 +46,10 @@ DM_CHANNEL_ID = 700000000000000003
 ALICE = 800000000000000001
 BOB = 800000000000000002
 ADMIN = 800000000000000009
+# The fake REST routes the tests wait on, as (method, path template).
+SEND = ("POST", "/channels/{channel_id}/messages")
+CALLBACK = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
+FOLLOWUP = ("POST", "/webhooks/{webhook_id}/{webhook_token}")
 PNG = b"\x89PNG\r\n\x1a\nchart"
 COMMANDS = (
     ("profile", "Your personality profile"),

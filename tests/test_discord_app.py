@@ -11,6 +11,8 @@ from bot.config import load_config
 from tests.conftest import ConfigWriter
 from tests.discord_support import (
     ALICE,
+    CALLBACK,
+    SEND,
     TOKEN,
     custom_ids,
     dm_message,
@@ -20,9 +22,6 @@ from tests.discord_support import (
 )
 
 pytestmark = requires_spec
-
-SEND = ("POST", "/channels/{channel_id}/messages")
-CALLBACK = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
 
 
 async def test_attune_run_answers_a_dm_and_stores_a_thumbs_up(

@@ -9,6 +9,8 @@ from bot.events import FeedbackValue
 from tests.discord_support import (
     ALICE,
     BOB,
+    CALLBACK,
+    SEND,
     RecordingCore,
     custom_ids,
     dm_message,
@@ -22,9 +24,6 @@ from tests.discord_support import (
 from tests.fakes_discord import FakeDiscord, Recorded
 
 pytestmark = requires_spec
-
-SEND = ("POST", "/channels/{channel_id}/messages")
-CALLBACK = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
 
 
 def callbacks(fake: FakeDiscord) -> list[Recorded]:

@@ -7,7 +7,10 @@ import asyncio
 from tests.discord_support import (
     ADMIN,
     ALICE,
+    CALLBACK,
     CHANNEL_ID,
+    FOLLOWUP,
+    SEND,
     RecordingCore,
     custom_ids,
     dm_message,
@@ -23,9 +26,6 @@ from tests.fakes_discord import FakeDiscord, Recorded
 
 pytestmark = requires_spec
 
-CALLBACK = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
-FOLLOWUP = ("POST", "/webhooks/{webhook_id}/{webhook_token}")
-SEND = ("POST", "/channels/{channel_id}/messages")
 SYNC = ("PUT", "/applications/{application_id}/commands")
 
 

@@ -8,6 +8,7 @@ from tests.discord_support import (
     BOB,
     CHANNEL_ID,
     GUILD_ID,
+    SEND,
     RecordingCore,
     dm_message,
     guild_message,
@@ -19,8 +20,6 @@ from tests.discord_support import (
 from tests.fakes_discord import bot_user, message_object
 
 pytestmark = requires_spec
-
-SEND = ("POST", "/channels/{channel_id}/messages")
 
 
 async def test_dm_conversation_answers_every_text_message_with_feedback_buttons() -> None:

@@ -6,6 +6,7 @@ import asyncio
 
 from tests.discord_support import (
     ALICE,
+    SEND,
     RecordingCore,
     dm_message,
     make_adapter,
@@ -15,8 +16,6 @@ from tests.discord_support import (
 )
 
 pytestmark = requires_spec
-
-SEND = ("POST", "/channels/{channel_id}/messages")
 
 
 async def test_rest_429_is_honoured_and_the_reply_still_arrives() -> None:

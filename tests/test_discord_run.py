@@ -15,6 +15,8 @@ from tests.discord_support import (
     ADMIN,
     ALICE,
     BOB,
+    CALLBACK,
+    SEND,
     TOKEN,
     custom_ids,
     dm_message,
@@ -30,8 +32,6 @@ from tests.fakes_openai import FakeOpenAI, Fault
 
 pytestmark = requires_spec
 
-SEND = ("POST", "/channels/{channel_id}/messages")
-CALLBACK = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
 LONG_REPLY = " ".join(
     f"Sentence {i} of a long answer, @everyone should not be pinged." for i in range(50)
 )
